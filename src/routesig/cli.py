@@ -67,8 +67,14 @@ def capture(
     allow_pickle: Annotated[
         bool, typer.Option("--allow-pickle", help="Allow non-safetensors (pickle) weights. Unsafe for untrusted models.")
     ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Capture again even if --out already holds a complete capture.")
+    ] = False,
 ) -> None:
-    """Capture the experts each token used and write one routing signature per prompt."""
+    """Capture the experts each token used and write one routing signature per prompt.
+
+    A killed run resumes when rerun with the same command; a finished one is left as is unless --overwrite.
+    """
     from routesig.capture.engine import capture as _capture
 
     path = _capture(
@@ -88,6 +94,7 @@ def capture(
         revision=revision,
         trust_remote_code=trust_remote_code,
         allow_pickle=allow_pickle,
+        overwrite=overwrite,
         progress=True,
     )
     typer.echo(f"wrote {path}")
@@ -95,13 +102,58 @@ def capture(
 
 @app.command()
 @_user_errors
+def run(
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model; default: the bundled demo model.")] = None,
+    prompts: Annotated[
+        str | None, typer.Option("--prompts", "-p", help="Prompt file or suite; default: the `core` suite.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder; default ./routesig-out.")] = None,
+    heldout: Annotated[
+        str | None, typer.Option(help="Held-out prompts (file or suite) to test the probe on; default `heldout` with the default suite.")
+    ] = None,
+    per_category: Annotated[
+        int | None, typer.Option(help="Use only the first N prompts of each category (quick runs).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Prompts per forward pass.")] = 8,
+    dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16, float16.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N, mps.")] = "auto",
+    max_tokens: Annotated[int, typer.Option(help="Truncate longer prompts to this many tokens.")] = 1024,
+    chat_template: Annotated[bool, typer.Option("--chat-template", help="Apply the tokenizer's chat template.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed for every random step of the analysis.")] = 0,
+    permutations: Annotated[int, typer.Option(help="Label permutations for the null distribution.")] = 1000,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% intervals.")] = 1000,
+) -> None:
+    """Capture + analyze + report in one go (no arguments: the demo model on the bundled suites)."""
+    from routesig.pipeline import headline
+    from routesig.pipeline import run as _run
+
+    summary = _run(
+        model=model,
+        prompts=prompts,
+        out=out,
+        heldout=heldout,
+        per_category=per_category,
+        batch_size=batch_size,
+        dtype=dtype,
+        device=device,
+        max_tokens=max_tokens,
+        chat_template=chat_template,
+        seed=seed,
+        permutations=permutations,
+        bootstrap=bootstrap,
+    )
+    typer.echo(headline(summary))
+
+
+@app.command()
+@_user_errors
 def archs() -> None:
     """List the supported MoE architectures and where routesig reads their routing."""
-    from routesig.capture.archs import ARCHS
+    from routesig.capture.archs import ARCHS, supported_archs
 
-    for name in sorted(ARCHS):
-        spec = ARCHS[name]
-        typer.echo(f"{name:<16} {spec.block}.{spec.hook:<22} {spec.notes}")
+    typer.echo(f"{'model_type':<18} {'hook point':<42} notes")
+    for name in supported_archs():
+        typer.echo(f"{name:<18} {ARCHS[name].hook_point:<42} {ARCHS[name].notes}")
 
 
 @app.command()
