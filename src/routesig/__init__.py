@@ -26,6 +26,7 @@ __all__ = [
     "build_report",
     "capture",
     "load_signatures",
+    "load_traces",
     "run",
     "save_signatures",
 ]
@@ -36,6 +37,13 @@ def capture(*args: Any, **kwargs: Any):  # noqa: ANN201 - documented in routesig
     from routesig.capture.engine import capture as _capture
 
     return _capture(*args, **kwargs)
+
+
+def load_traces(*args: Any, **kwargs: Any):  # noqa: ANN201
+    """Read per-token traces (``capture --traces``); see :func:`routesig.capture.traces.load_traces`."""
+    from routesig.capture.traces import load_traces as _load_traces
+
+    return _load_traces(*args, **kwargs)
 
 
 def analyze(*args: Any, **kwargs: Any):  # noqa: ANN201

@@ -99,6 +99,66 @@ def capture(
     )
     typer.echo(f"wrote {path}")
 
+# -- analyze ---------------------------------------------------------------------------------------
+@app.command()
+@_user_errors
+def analyze(
+    signatures: Annotated[Path | None, typer.Argument(help="Signature file from `routesig capture`.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for summary.json and CSV tables.")] = Path(
+        "routesig-out/analysis"
+    ),
+    heldout: Annotated[Path | None, typer.Option(help="Capture to score the probe on (held out).")] = None,
+    train: Annotated[Path | None, typer.Option(help="Same as SIGNATURES (with --test).")] = None,
+    test: Annotated[Path | None, typer.Option(help="Same as --heldout (with --train).")] = None,
+    variant: Annotated[str, typer.Option(help="frequency, gate or binary signature vectors.")] = "frequency",
+    layers: Annotated[str | None, typer.Option(help="MoE layer positions, e.g. '0,1,2' or '8-15'.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random step.")] = 0,
+    folds: Annotated[int, typer.Option(help="Stratified cross-validation folds.")] = 5,
+    repeats: Annotated[int, typer.Option(help="Repeats of the k-fold split.")] = 1,
+    permutations: Annotated[int, typer.Option(help="Label permutations, similarity null.")] = 1000,
+    probe_permutations: Annotated[int, typer.Option(help="Label permutations, probe null.")] = 100,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples, similarity CIs.")] = 1000,
+    probe_bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples, probe CI.")] = 100,
+    tsne: Annotated[bool, typer.Option("--tsne/--no-tsne", help="Compute the t-SNE projection.")] = True,
+    lexical_features: Annotated[str, typer.Option(help="counts or tfidf (lexical control).")] = "counts",
+) -> None:
+    """Do prompts of one category route alike? Similarity, probe, baselines, layers, controls, CIs."""
+    from routesig.analysis.inputs import parse_layers
+    from routesig.analysis.pipeline import analyze as _analyze
+
+    if train is not None and signatures is not None and train != signatures:
+        raise RoutesigError("give the training file once: either as SIGNATURES or as --train")
+    if heldout is not None and test is not None and heldout != test:
+        raise RoutesigError("give the held-out file once: either --heldout or --test")
+    source = signatures or train
+    if source is None:
+        raise RoutesigError("no signature file: run `routesig analyze SIG.parquet --out DIR`")
+    summary = _analyze(
+        source,
+        out=out,
+        heldout=heldout or test,
+        progress=True,
+        variant=variant,
+        layers=parse_layers(layers),
+        seed=seed,
+        folds=folds,
+        repeats=repeats,
+        permutations=permutations,
+        probe_permutations=probe_permutations,
+        bootstrap=bootstrap,
+        probe_bootstrap=probe_bootstrap,
+        tsne=tsne,
+        lexical_features=lexical_features,
+    )
+    sim, probe = summary["similarity"], summary["probe"]
+    typer.echo(
+        f"within {sim['within']['mean']:.4f} ± {sim['within']['std']:.4f}, across {sim['across']['mean']:.4f}"
+        f" ± {sim['across']['std']:.4f}, d {sim['cohens_d']:.2f}; probe {probe['accuracy']['mean']:.1%}"
+        f" ± {probe['accuracy']['std']:.1%} (chance {probe['chance']:.1%})"
+        f"; peak layer {summary['peak_layer']}"
+    )
+    typer.echo(f"wrote {out / 'summary.json'}")
+
 
 @app.command()
 @_user_errors
@@ -165,6 +225,23 @@ def suites() -> None:
     for name, info in list_suites().items():
         cats = ", ".join(f"{c} {n}" for c, n in info["categories"].items())
         typer.echo(f"{name:<10} {info['n_prompts']:>4} prompts ({cats})  {info['description']}")
+
+
+@app.command()
+@_user_errors
+def report(
+    directory: Annotated[Path, typer.Argument(help="The --out directory of `routesig analyze`.")],
+    figures: Annotated[
+        bool, typer.Option("--figures/--no-figures", help="Also write figures/*.png and *.svg.")
+    ] = True,
+) -> None:
+    """Write DIR/report.html (one self-contained interactive page) and DIR/figures/ (PNG + SVG for papers)."""
+    from routesig.report.build import build_report
+
+    path = build_report(directory, figures=figures)
+    typer.echo(f"wrote {path}")
+    if figures:
+        typer.echo(f"wrote {path.parent / 'figures'}/")
 
 
 def main() -> None:  # pragma: no cover - console entry point

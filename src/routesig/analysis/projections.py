@@ -1,0 +1,54 @@
+"""2-D maps of the signatures: PCA always, t-SNE unless turned off, UMAP when umap-learn is installed."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+
+EXACT_TSNE_LIMIT = 1000  # exact t-SNE below this: deterministic and fast enough; Barnes-Hut above
+
+
+def tsne_perplexity(n: int) -> float:
+    """Default perplexity ``min(30, (N - 1) / 3)``: t-SNE needs perplexity < N."""
+    return float(min(30.0, (n - 1) / 3))
+
+
+def project(
+    X: np.ndarray, seed: int = 0, tsne: bool = True, perplexity: float | None = None
+) -> tuple[dict, dict]:
+    """PCA / t-SNE / UMAP coordinates of the rows of ``X``.
+
+    Returns
+    -------
+    summary : dict
+        ``{"pca": {"explained_variance_ratio"}, "tsne": None | {...}, "umap": None | {...}}``
+    coords : dict
+        Column name (``pca_1``, ``pca_2``, ``tsne_1``, ...) to array of length N.
+    """
+    n = len(X)
+    pca = PCA(n_components=2, random_state=seed).fit(X)
+    P = pca.transform(X)
+    summary: dict = {
+        "pca": {"explained_variance_ratio": pca.explained_variance_ratio_.tolist()},
+        "tsne": None,
+        "umap": None,
+    }
+    coords = {"pca_1": P[:, 0], "pca_2": P[:, 1]}
+    if tsne and n >= 4:
+        perp = tsne_perplexity(n) if perplexity is None else float(perplexity)
+        method = "exact" if n <= EXACT_TSNE_LIMIT else "barnes_hut"
+        model = TSNE(n_components=2, perplexity=perp, init="pca", random_state=seed, method=method)
+        T = model.fit_transform(X)
+        summary["tsne"] = {"perplexity": perp, "method": method, "kl_divergence": float(model.kl_divergence_)}
+        coords.update(tsne_1=T[:, 0], tsne_2=T[:, 1])
+    try:
+        import umap  # optional dependency
+    except ImportError:
+        umap = None
+    if umap is not None and n >= 4:
+        nn = int(min(15, n - 1))
+        Z = umap.UMAP(n_neighbors=nn, random_state=seed).fit_transform(X)
+        summary["umap"] = {"n_neighbors": nn}
+        coords.update(umap_1=Z[:, 0], umap_2=Z[:, 1])
+    return summary, coords
