@@ -1,4 +1,4 @@
-"""`routesig capture` from the command line: a good run, every bad input as one line + exit 2, resume after kill -9."""
+"""`routesig capture` on the command line: a good run, bad inputs (one line, exit 2), resume after kill -9."""
 
 from __future__ import annotations
 
@@ -46,8 +46,14 @@ def test_capture_writes_file_and_rerun_says_complete(tiny_olmoe, prompt_file, tm
 @pytest.fixture(scope="module")
 def dense_model(tmp_path_factory, tiny_olmoe) -> Path:
     folder = tmp_path_factory.mktemp("llama")
-    cfg = LlamaConfig(vocab_size=512, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                      num_attention_heads=4, num_key_value_heads=2)
+    cfg = LlamaConfig(
+        vocab_size=512,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
     LlamaForCausalLM(cfg).save_pretrained(folder)
     AutoTokenizer.from_pretrained(tiny_olmoe).save_pretrained(folder)
     return folder
@@ -83,12 +89,22 @@ def test_bad_inputs_are_one_line_errors(tiny_olmoe, prompt_file, dense_model, no
         ({"--prompts": tmp_path / "nope.jsonl"}, ["prompt file not found", "nope.jsonl"]),
         ({"--prompts": _file(tmp_path, "p.parquet", b"junk")}, ["could not read", "p.parquet"]),
         ({"--prompts": _file(tmp_path, "p.yaml", "a: b")}, ["unknown prompt file format '.yaml'"]),
-        ({"--prompts": _file(tmp_path, "c.jsonl", '{"prompt": "x", "label": "y"}\n')},
-         ["no text column 'text'", "columns found: prompt, label", "--text-column"]),
-        ({"--prompts": _file(tmp_path, "e.jsonl", '{"id": "a", "text": "x"}\n{"id": "zz", "text": " "}\n')},
-         ["'zz'", "empty or whitespace"]),
-        ({"--prompts": _file(tmp_path, "d.jsonl", '{"id": "a", "text": "x"}\n{"id": "a", "text": "y"}\n')},
-         ["duplicate prompt id 'a'"]),
+        (
+            {"--prompts": _file(tmp_path, "c.jsonl", '{"prompt": "x", "label": "y"}\n')},
+            ["no text column 'text'", "columns found: prompt, label", "--text-column"],
+        ),
+        (
+            {
+                "--prompts": _file(
+                    tmp_path, "e.jsonl", '{"id": "a", "text": "x"}\n{"id": "zz", "text": " "}\n'
+                )
+            },
+            ["'zz'", "empty or whitespace"],
+        ),
+        (
+            {"--prompts": _file(tmp_path, "d.jsonl", '{"id": "a", "text": "x"}\n{"id": "a", "text": "y"}\n')},
+            ["duplicate prompt id 'a'"],
+        ),
         ({"--model": no_weights}, ["no model weights"]),
         ({"--model": pickled}, ["only pickle weights", "--allow-pickle"]),
         ({"--model": tmp_path / "missing_model"}, ["model folder not found"]),
@@ -98,7 +114,10 @@ def test_bad_inputs_are_one_line_errors(tiny_olmoe, prompt_file, dense_model, no
         ({"--generate": "-1"}, ["--generate must be an integer >= 0"]),
         ({"--dtype": "float8"}, ["unknown dtype 'float8'"]),
         ({"--device": "tpu9"}, ["device 'tpu9'"]),
-        ({"--model": no_template_model, "--chat-template": None}, ["no chat template", "drop --chat-template"]),
+        (
+            {"--model": no_template_model, "--chat-template": None},
+            ["no chat template", "drop --chat-template"],
+        ),
     ]
     for overrides, fragments in cases:
         opts = {"--model": tiny_olmoe, "--prompts": prompt_file, "--out": out, **overrides}
@@ -114,8 +133,21 @@ def test_killed_capture_resumes_to_the_uninterrupted_result(tiny_olmoe, prompt_t
     rows = [{"id": f"r{i:04d}", "text": " ".join(rng.choice(prompt_texts, 2))} for i in range(600)]
     prompts = _file(tmp_path, "many.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "sig.parquet"
-    cmd = [sys.executable, "-m", "routesig.cli", "capture", "--model", str(tiny_olmoe), "--prompts", str(prompts),
-           "--out", str(out), "--batch-size", "1", "--traces"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "routesig.cli",
+        "capture",
+        "--model",
+        str(tiny_olmoe),
+        "--prompts",
+        str(prompts),
+        "--out",
+        str(out),
+        "--batch-size",
+        "1",
+        "--traces",
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     partial = tmp_path / "sig.parquet.partial"
@@ -134,13 +166,16 @@ def test_killed_capture_resumes_to_the_uninterrupted_result(tiny_olmoe, prompt_t
     assert not partial.exists()
 
     resumed = routesig.load_signatures(out)
-    whole = routesig.load_signatures(routesig.capture(str(tiny_olmoe), prompts, tmp_path / "whole.parquet",
-                                                      batch_size=16, traces=True))
+    whole = routesig.load_signatures(
+        routesig.capture(str(tiny_olmoe), prompts, tmp_path / "whole.parquet", batch_size=16, traces=True)
+    )
     assert resumed.ids == whole.ids == [r["id"] for r in rows]  # each prompt exactly once, in file order
     np.testing.assert_array_equal(resumed.counts, whole.counts)
     np.testing.assert_array_equal(resumed.n_tokens, whole.n_tokens)
-    tr_resumed, tr_whole = routesig.load_traces(tmp_path / "sig.traces.parquet"), routesig.load_traces(
-        tmp_path / "whole.traces.parquet")
+    tr_resumed, tr_whole = (
+        routesig.load_traces(tmp_path / "sig.traces.parquet"),
+        routesig.load_traces(tmp_path / "whole.traces.parquet"),
+    )
     assert tr_resumed.ids == tr_whole.ids
     for a, b in zip(tr_resumed.experts, tr_whole.experts, strict=True):
         np.testing.assert_array_equal(np.sort(a, axis=-1), np.sort(b, axis=-1))

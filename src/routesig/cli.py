@@ -68,7 +68,7 @@ def capture(
         bool, typer.Option("--allow-pickle", help="Allow non-safetensors (pickle) weights. Unsafe for untrusted models.")
     ] = False,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Capture again even if --out already holds a complete capture.")
+        bool, typer.Option("--overwrite", help="Capture again even if --out holds a complete capture.")
     ] = False,
 ) -> None:
     """Capture the experts each token used and write one routing signature per prompt.

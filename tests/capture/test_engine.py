@@ -1,4 +1,4 @@
-"""The capture engine: exact counts, batch invariance, generation, traces, chat template, truncation, reruns."""
+"""The capture engine: exact counts, batch invariance, generation, traces, chat template, truncation."""
 
 from __future__ import annotations
 

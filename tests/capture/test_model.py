@@ -75,11 +75,15 @@ def test_folder_without_weights_and_missing_folder(tiny_olmoe, tmp_path):
 def test_hub_id_without_network_is_one_line(monkeypatch):
     import huggingface_hub.constants
 
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no network here anyway; skip retries
+    monkeypatch.setattr(
+        huggingface_hub.constants, "HF_HUB_OFFLINE", True
+    )  # no network here anyway; skip retries
     with pytest.raises(RoutesigError) as err:
         load_model("no-such-org/no-such-model", device="cpu")
     msg = str(err.value)
-    assert "\n" not in msg and msg.startswith("could not load model 'no-such-org/no-such-model': not a local folder")
+    assert "\n" not in msg and msg.startswith(
+        "could not load model 'no-such-org/no-such-model': not a local folder"
+    )
 
 
 def test_revision_is_the_commit_hash_when_known(tiny_olmoe):

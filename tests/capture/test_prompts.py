@@ -42,7 +42,11 @@ def test_text_file_one_prompt_a_line_with_generated_ids(tmp_path):
     path = tmp_path / "p.txt"
     path.write_text("first prompt\nsecond prompt\n\n")
     ps = read_prompts(path)
-    assert (ps.ids, ps.texts, ps.categories) == (["p00000", "p00001"], ["first prompt", "second prompt"], [None, None])
+    assert (ps.ids, ps.texts, ps.categories) == (
+        ["p00000", "p00001"],
+        ["first prompt", "second prompt"],
+        [None, None],
+    )
 
 
 def test_optional_columns_and_renamed_text_column(tmp_path):

@@ -204,7 +204,6 @@ def _run_train(argv: list[str]) -> str:
     return buf.getvalue()
 
 
-@pytest.mark.slow
 def test_train_smoke_end_to_end(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

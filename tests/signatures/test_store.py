@@ -24,11 +24,23 @@ def _sig(ids=("a", "b", "c"), seed=0, generated=False) -> Signatures:
                 counts[i, layer, rng.choice(4, 2, replace=False)] += 1
     gen = None
     if generated:
-        gen = {"counts": counts[:, :, ::-1].copy(), "weights": rng.random((n, 2, 4)).astype(np.float32),
-               "n_tokens": n_tokens, "texts": [f"gen {i}" for i in ids]}
-    return Signatures(counts=counts, weights=rng.random((n, 2, 4)).astype(np.float32), n_tokens=n_tokens,
-                      ids=list(ids), categories=["x", None, "y"][:n], texts=[f"text {i}" for i in ids],
-                      metadata=dict(MD), truncated=np.arange(n) % 2 == 0, generated=gen)
+        gen = {
+            "counts": counts[:, :, ::-1].copy(),
+            "weights": rng.random((n, 2, 4)).astype(np.float32),
+            "n_tokens": n_tokens,
+            "texts": [f"gen {i}" for i in ids],
+        }
+    return Signatures(
+        counts=counts,
+        weights=rng.random((n, 2, 4)).astype(np.float32),
+        n_tokens=n_tokens,
+        ids=list(ids),
+        categories=["x", None, "y"][:n],
+        texts=[f"text {i}" for i in ids],
+        metadata=dict(MD),
+        truncated=np.arange(n) % 2 == 0,
+        generated=gen,
+    )
 
 
 def test_round_trip_is_exact(tmp_path):
@@ -68,7 +80,9 @@ def test_corrupted_files(tmp_path):
 def test_row_of_wrong_width_and_impossible_counts(tmp_path):
     table = to_table(_sig())
     short = pa.array([[1] * 8, [1] * 7, [1] * 8], type=pa.list_(pa.int32()))
-    pq.write_table(table.set_column(table.schema.get_field_index("counts"), "counts", short), tmp_path / "w.parquet")
+    pq.write_table(
+        table.set_column(table.schema.get_field_index("counts"), "counts", short), tmp_path / "w.parquet"
+    )
     with pytest.raises(RoutesigError, match=r"row 1 of 'counts' has 7 values but .* = 8"):
         load_signatures(tmp_path / "w.parquet")
     sig = _sig()

@@ -68,7 +68,9 @@ def route_batch(
     recorder.route_to(prompt_acc, torch.where(mask.bool(), slot_of_row, B).reshape(-1))
     net = model if generate else base_model(model)
     kwargs = {"logits_to_keep": 1} if generate else {}
-    out = net(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=bool(generate), **kwargs)
+    out = net(
+        input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=bool(generate), **kwargs
+    )
     prompt_trace = recorder.trace()[mask.reshape(-1).bool()] if recorder.keep_traces else None
 
     result = BatchResult(*prompt_acc.to_numpy())
@@ -113,7 +115,10 @@ def route_batch(
 
 
 def _split_traces(
-    prompt_trace: torch.Tensor, lengths: list[int], step_traces: list[torch.Tensor], alive_steps: list[torch.Tensor]
+    prompt_trace: torch.Tensor,
+    lengths: list[int],
+    step_traces: list[torch.Tensor],
+    alive_steps: list[torch.Tensor],
 ) -> list[np.ndarray]:
     host = prompt_trace.cpu().numpy()
     starts = np.concatenate([[0], np.cumsum(lengths)])

@@ -62,13 +62,13 @@ def capture(
     prompts : str or path
         JSONL / CSV / Parquet / text file, or a bundled suite name.
     out : str or path
-        The signature file (Parquet) to write. With ``traces``, ``<stem>.traces.parquet`` is written beside it.
+        The signature file (Parquet) to write; with ``traces``, also ``<stem>.traces.parquet`` beside it.
     batch_size : int
         Prompts per forward pass (batches are formed from length-sorted prompts).
     dtype, device : str
         ``auto`` picks bfloat16 on GPU and float32 on CPU.
     max_tokens : int
-        Longer prompts are truncated to their first ``max_tokens`` tokens (reported and stored as ``truncated``).
+        Longer prompts keep their first ``max_tokens`` tokens (reported, and stored as ``truncated``).
     chat_template : bool
         Wrap each prompt as a user message in the tokenizer's chat template (generation prompt added).
     generate : int
@@ -101,8 +101,12 @@ def capture(
     say = _sayer(progress)
     ps = read_prompts(prompts, text_column=text_column, category_column=category_column, id_column=id_column)
     net = load_model(
-        model, dtype=dtype, device=device, revision=revision,
-        trust_remote_code=trust_remote_code, allow_pickle=allow_pickle,
+        model,
+        dtype=dtype,
+        device=device,
+        revision=revision,
+        trust_remote_code=trust_remote_code,
+        allow_pickle=allow_pickle,
     )
     layout = resolve(net)
     tokenizer = load_tokenizer(model, revision=revision, trust_remote_code=trust_remote_code)
@@ -133,12 +137,28 @@ def capture(
         say(f"resuming: {len(done)} of {len(ps)} prompts already captured in {writer.dir}, skipping them")
     metadata = _metadata(layout, settings, max_tokens)
     todo = sorted((i for i in range(len(ps)) if ps.ids[i] not in done), key=lambda i: -len(tokens[i]))
-    _run(net, tokenizer, layout, ps, tokens, truncated, todo, batch_size, generate, metadata,
-         writer, trace_shards, progress, len(done))
+    _run(
+        net,
+        tokenizer,
+        layout,
+        ps,
+        tokens,
+        truncated,
+        todo,
+        batch_size,
+        generate,
+        metadata,
+        writer,
+        trace_shards,
+        progress,
+        len(done),
+    )
     if trace_shards is not None:
-        trace_md = {**{k: metadata[k] for k in ("num_layers", "num_experts", "top_k", "moe_layers", "model")},
-                    "experts_dtype": str(expert_dtype(layout.num_experts)),
-                    "experts_shape": "[n_tokens, num_layers, top_k] row-major"}
+        trace_md = {
+            **{k: metadata[k] for k in ("num_layers", "num_experts", "top_k", "moe_layers", "model")},
+            "experts_dtype": str(expert_dtype(layout.num_experts)),
+            "experts_shape": "[n_tokens, num_layers, top_k] row-major",
+        }
         trace_shards.finalize(traces_path(out), ps.ids, trace_md)
     writer.finalize(ps.ids, metadata)
     if truncated.any():
@@ -156,9 +176,13 @@ def tokenize(
     """
     if chat_template:
         if not getattr(tokenizer, "chat_template", None):
-            raise RoutesigError("this tokenizer has no chat template: drop --chat-template or use a chat model")
+            raise RoutesigError(
+                "this tokenizer has no chat template: drop --chat-template or use a chat model"
+            )
         texts = [
-            tokenizer.apply_chat_template([{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True)
+            tokenizer.apply_chat_template(
+                [{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True
+            )
             for t in texts
         ]
     ids = tokenizer(texts, add_special_tokens=not chat_template)["input_ids"]
@@ -187,20 +211,35 @@ def _run(
 ) -> None:
     pad_id = _first_int(tokenizer.pad_token_id, tokenizer.eos_token_id, 0)
     eos_ids = _eos_ids(net, tokenizer)
-    bar = tqdm(total=len(ps), initial=n_done, unit="prompt", file=sys.stderr, disable=not progress,
-               dynamic_ncols=True, desc="capture")
+    bar = tqdm(
+        total=len(ps),
+        initial=n_done,
+        unit="prompt",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+        desc="capture",
+    )
     n_tok, t0 = 0, time.perf_counter()
     with torch.inference_mode(), RoutingRecorder(layout, keep_traces=trace_shards is not None) as rec:
         for start in range(0, len(todo), batch_size):
             rows = todo[start : start + batch_size]
-            res = route_batch(net, rec, [tokens[i] for i in rows], pad_id=pad_id, generate=generate,
-                              eos_ids=eos_ids)
+            res = route_batch(
+                net, rec, [tokens[i] for i in rows], pad_id=pad_id, generate=generate, eos_ids=eos_ids
+            )
             if trace_shards is not None:
-                trace_shards.write(traces_table(
-                    [ps.ids[i] for i in rows],
-                    [tokens[i] + g for i, g in zip(rows, res.gen_tokens or [[]] * len(rows), strict=True)],
-                    res.traces, [len(tokens[i]) for i in rows], layout.num_experts,
-                ))
+                trace_shards.write(
+                    traces_table(
+                        [ps.ids[i] for i in rows],
+                        [
+                            tokens[i] + g
+                            for i, g in zip(rows, res.gen_tokens or [[]] * len(rows), strict=True)
+                        ],
+                        res.traces,
+                        [len(tokens[i]) for i in rows],
+                        layout.num_experts,
+                    )
+                )
             writer.write(_signatures(res, rows, ps, tokens, truncated, metadata, tokenizer, generate))
             n_tok += sum(len(tokens[i]) for i in rows) + sum(len(g) for g in res.gen_tokens)
             bar.update(len(rows))
@@ -289,12 +328,15 @@ def _complete(out: Path, settings: dict[str, Any], say: Any) -> bool:
     try:
         md = read_metadata(out)
     except RoutesigError:
-        raise RoutesigError(f"{out} exists and is not a routesig signature file: choose another --out") from None
+        raise RoutesigError(
+            f"{out} exists and is not a routesig signature file: choose another --out"
+        ) from None
     old = md.get("capture_settings")
     if old != json.loads(json.dumps(settings)):
         diff = sorted(k for k in set(old or {}) | set(settings) if (old or {}).get(k) != settings.get(k))
         raise RoutesigError(
-            f"{out} exists from a capture with other settings ({', '.join(diff)}): pass --overwrite or choose another --out"
+            f"{out} exists from a capture with other settings ({', '.join(diff)}): "
+            "pass --overwrite or choose another --out"
         )
     shutil.rmtree(out.with_name(out.name + ".partial"), ignore_errors=True)  # killed after the final rename
     say(f"{out} exists and is complete: nothing to do (pass --overwrite to capture again)")

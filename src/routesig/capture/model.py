@@ -47,7 +47,9 @@ def resolve_device(device: str = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise RoutesigError(f"device {device!r} requested but CUDA is not available here: use --device cpu")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise RoutesigError(f"device {device!r} does not exist: this machine has {torch.cuda.device_count()} GPU(s)")
+        raise RoutesigError(
+            f"device {device!r} does not exist: this machine has {torch.cuda.device_count()} GPU(s)"
+        )
     if dev.type == "mps" and not torch.backends.mps.is_available():
         raise RoutesigError(f"device {device!r} requested but MPS is not available here: use --device cpu")
     if dev.type not in ("cpu", "cuda", "mps"):
@@ -72,11 +74,15 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
 
 def _check_local_folder(path: Path, allow_pickle: bool) -> None:
     if not path.is_dir():
-        raise RoutesigError(f"model path {path} is a file: pass the folder holding config.json and the weights")
+        raise RoutesigError(
+            f"model path {path} is a file: pass the folder holding config.json and the weights"
+        )
     if not (path / "config.json").exists():
         raise RoutesigError(f"{path} has no config.json: it is not a transformers model folder")
     safetensors = list(path.glob("*.safetensors")) or list(path.glob("*.safetensors.index.json"))
-    pickles = [p for p in path.glob("*.bin") if p.name != "training_args.bin"] or list(path.glob("*.bin.index.json"))
+    pickles = [p for p in path.glob("*.bin") if p.name != "training_args.bin"] or list(
+        path.glob("*.bin.index.json")
+    )
     if safetensors or (pickles and allow_pickle):
         return
     if pickles:
@@ -84,7 +90,9 @@ def _check_local_folder(path: Path, allow_pickle: bool) -> None:
             f"{path} has only pickle weights ({pickles[0].name}), which can run arbitrary code: "
             "convert them to safetensors, or pass --allow-pickle if you trust the source"
         )
-    raise RoutesigError(f"{path} has no model weights (*.safetensors): save the model there with save_pretrained")
+    raise RoutesigError(
+        f"{path} has no model weights (*.safetensors): save the model there with save_pretrained"
+    )
 
 
 def _looks_local(model: str) -> bool:
@@ -179,7 +187,9 @@ def load_model(
                 f"model {model!r} needs its own code: pass --trust-remote-code if you trust the repository"
             ) from None
         if "Unrecognized" in str(e) or "does not recognize" in str(e):
-            raise RoutesigError(f"model {model!r} is not a causal LM transformers can load ({str(e).splitlines()[0]})") from None
+            raise RoutesigError(
+                f"model {model!r} is not a causal LM transformers can load ({str(e).splitlines()[0]})"
+            ) from None
         raise
     except OSError as e:
         if local.exists():
@@ -189,9 +199,7 @@ def load_model(
     return net.to(dev).eval()
 
 
-def load_tokenizer(
-    model: str, *, revision: str | None = None, trust_remote_code: bool = False
-) -> Any:
+def load_tokenizer(model: str, *, revision: str | None = None, trust_remote_code: bool = False) -> Any:
     """The model's tokenizer (from the same id or folder).
 
     Raises
@@ -212,7 +220,9 @@ def load_tokenizer(
         )
     except (OSError, ValueError, TypeError) as e:
         if local.exists():
-            raise RoutesigError(f"{local} has no usable tokenizer: save one there with tokenizer.save_pretrained") from None
+            raise RoutesigError(
+                f"{local} has no usable tokenizer: save one there with tokenizer.save_pretrained"
+            ) from None
         raise _load_error(model, e) from None
 
 

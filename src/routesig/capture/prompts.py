@@ -78,13 +78,16 @@ def read_prompts(
     if not path.exists():
         path, label = _suite_or_missing(str(source)), f"suite:{source}"
     if path.is_dir():
-        raise RoutesigError(f"{path} is a directory: pass a prompt file (.jsonl, .csv, .parquet, .txt) or a suite name")
+        raise RoutesigError(
+            f"{path} is a directory: pass a prompt file (.jsonl, .csv, .parquet, .txt) or a suite name"
+        )
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
         return _validated(_read_text(path), label)
     if suffix not in TABLE_SUFFIXES:
         raise RoutesigError(
-            f"unknown prompt file format {suffix or '(no suffix)'!r} for {path}: use .jsonl, .csv, .tsv, .parquet or .txt"
+            f"unknown prompt file format {suffix or '(no suffix)'!r} for {path}: "
+            "use .jsonl, .csv, .tsv, .parquet or .txt"
         )
     df = _read_table(path, suffix)
     if text_column not in df.columns:
@@ -147,7 +150,9 @@ def _read_table(path: Path, suffix: str) -> pd.DataFrame:
             df = pd.read_parquet(path)
     except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise RoutesigError(f"could not read {path} as {suffix[1:]} ({first}): check the file's format") from None
+        raise RoutesigError(
+            f"could not read {path} as {suffix[1:]} ({first}): check the file's format"
+        ) from None
     return df
 
 
@@ -166,13 +171,19 @@ def _validated(ps: PromptSet, label: str, row_word: str = "line") -> PromptSet:
         raise RoutesigError(f"{label} holds no prompts: add at least one")
     for i, (pid, text) in enumerate(zip(ps.ids, ps.texts, strict=True)):
         if pid is None or not pid.strip():
-            raise RoutesigError(f"{label}: {row_word} {i + 1} has an empty id: give every prompt an id or drop the column")
+            raise RoutesigError(
+                f"{label}: {row_word} {i + 1} has an empty id: give every prompt an id or drop the column"
+            )
         if text is None or not text.strip():
-            raise RoutesigError(f"{label}: prompt {pid!r} ({row_word} {i + 1}) is empty or whitespace: remove it")
+            raise RoutesigError(
+                f"{label}: prompt {pid!r} ({row_word} {i + 1}) is empty or whitespace: remove it"
+            )
     seen: set[str] = set()
     for i, pid in enumerate(ps.ids):
         if pid in seen:
-            raise RoutesigError(f"{label}: duplicate prompt id {pid!r} ({row_word} {i + 1}): ids must be unique")
+            raise RoutesigError(
+                f"{label}: duplicate prompt id {pid!r} ({row_word} {i + 1}): ids must be unique"
+            )
         seen.add(pid)
     ps.categories = [None if c is None or not c.strip() else c for c in ps.categories]
     return ps

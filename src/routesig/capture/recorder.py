@@ -1,4 +1,4 @@
-"""Counting the experts each token used, on the device, from the taps of :func:`routesig.capture.archs.resolve`.
+"""Counting the experts each token used, from the taps of :func:`~routesig.capture.archs.resolve`.
 
 Every MoE layer's tap calls the recorder with ``indices [rows, k]`` and ``weights [rows, k]`` for the rows
 (batch x sequence, batch-major) of the current forward pass. Before each forward the engine says which prompt
@@ -27,7 +27,7 @@ class Accumulator:
         self.weights = torch.zeros(size, dtype=torch.float32, device=device)
 
     def to_numpy(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(counts [slots, L, E] int64, weights [slots, L, E] float32)``: the dump slot and column dropped."""
+        """``(counts, weights)`` as [slots, L, E] int64 / float32 arrays; dump slot and column dropped."""
         c = self.counts.view(self.shape)[:-1, :, :-1]
         w = self.weights.view(self.shape)[:-1, :, :-1]
         return c.cpu().numpy(), w.cpu().numpy()
@@ -90,7 +90,7 @@ class RoutingRecorder:
                 return  # a forward nobody asked to count (e.g. a user's own call between batches)
             if indices.shape[0] != self._base.shape[0]:
                 raise RoutesigError(
-                    f"MoE layer {layer} routed {indices.shape[0]} rows but the batch has {self._base.shape[0]}: "
+                    f"MoE layer {layer} routed {indices.shape[0]} rows, the batch has {self._base.shape[0]}: "
                     "this architecture's hook point does not see batch x sequence rows"
                 )
             flat = (self._base + offset + indices.to(torch.int64).clamp(0, self.num_experts)).reshape(-1)

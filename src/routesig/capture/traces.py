@@ -3,7 +3,7 @@
 ``<out stem>.traces.parquet`` holds one row per prompt::
 
     id               string
-    n_prompt_tokens  int32              the first n_prompt_tokens entries are prompt tokens, the rest generated
+    n_prompt_tokens  int32              the first n_prompt_tokens are prompt tokens, the rest generated
     token_ids        list<int32>        [n_tokens]
     experts          list<uint8|int16>  [n_tokens, L, k] flattened row-major (token, layer, slot)
 
@@ -74,7 +74,11 @@ class Traces:
 
 
 def traces_table(
-    ids: list[str], token_ids: list[list[int]], experts: list[np.ndarray], n_prompt: list[int], num_experts: int
+    ids: list[str],
+    token_ids: list[list[int]],
+    experts: list[np.ndarray],
+    n_prompt: list[int],
+    num_experts: int,
 ) -> pa.Table:
     """Arrow table of one batch (no metadata)."""
     dt = expert_dtype(num_experts)
@@ -112,7 +116,7 @@ class TraceShards:
         return atomic_write_table(table, self.dir / f"{SHARD_PREFIX}{n:06d}.parquet")
 
     def finalize(self, path: Path, all_ids: Iterable[str], metadata: dict[str, Any]) -> Path:
-        """Merge shards into ``path`` in the order of ``all_ids``; a prompt redone after a kill appears once."""
+        """Merge shards into ``path`` in ``all_ids`` order; a prompt redone after a kill appears once."""
         table = pa.concat_tables([pq.read_table(p) for p in self._shards()])
         pos = {i: k for k, i in enumerate(table["id"].to_pylist())}  # last write of an id wins
         order = list(all_ids)
@@ -149,7 +153,9 @@ def load_traces(path: str | os.PathLike) -> Traces:
     for pid, toks, col in zip(table["id"].to_pylist(), token_ids, table["experts"].to_pylist(), strict=True):
         e = np.asarray(col, dtype=expert_dtype(int(md["num_experts"])))
         if e.size != toks.size * L * k:
-            raise RoutesigError(f"{path}: prompt {pid!r} has {e.size} expert entries, expected {toks.size}x{L}x{k}")
+            raise RoutesigError(
+                f"{path}: prompt {pid!r} has {e.size} expert entries, expected {toks.size}x{L}x{k}"
+            )
         experts.append(e.reshape(toks.size, L, k))
     return Traces(
         ids=table["id"].to_pylist(),

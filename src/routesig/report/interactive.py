@@ -279,14 +279,16 @@ def fig_controls(a: Analysis) -> go.Figure:
             error_x={"type": "data", "array": [b["std"] or 0 for b in bars], "thickness": 1},
             marker_color=[colors[b["group"]] for b in bars],
             text=[fmt(b["mean"], 1, "pct") for b in bars],
-            textposition="outside",
-            cliponaxis=False,
+            # the value inside the bar, at its base: never collides with the error bar
+            textposition="inside",
+            insidetextanchor="start",
+            textfont={"color": ["white" if b["group"] == "routing" else INK for b in bars]},
             hovertemplate="%{y}: %{x:.3f}<extra></extra>",
         )
     )
     chance = a.get("probe.chance")
     if chance is not None:
-        fig.add_vline(chance, line={"dash": "dot", "color": INK})
+        fig.add_vline(chance, line={"dash": "dot", "color": INK, "width": 1.5}, layer="above")
         fig.add_annotation(x=chance, y=1, yref="paper", yanchor="bottom", text="chance", showarrow=False)
     return _base(
         fig,

@@ -140,7 +140,8 @@ class Signatures:
             bad = [i for i in layers if not 0 <= int(i) < self.num_layers]
             if bad:
                 raise RoutesigError(
-                    f"layer positions {bad} out of range: this file has {self.num_layers} MoE layers (0..{self.num_layers - 1})"
+                    f"layer positions {bad} out of range: "
+                    f"this file has {self.num_layers} MoE layers (0..{self.num_layers - 1})"
                 )
         denom = np.maximum(self.n_tokens, 1).astype(np.float64)[:, None, None]
         if variant == "frequency":
@@ -204,11 +205,13 @@ def _validate(sig: Signatures) -> None:
     for key, actual in (("num_layers", c.shape[1]), ("num_experts", c.shape[2])):
         if key in md and md[key] is not None and int(md[key]) != actual:
             raise RoutesigError(
-                f"metadata {key}={md[key]} does not match the stored counts ({actual}): the file is inconsistent, recapture it"
+                f"metadata {key}={md[key]} does not match the stored counts ({actual}): "
+                "the file is inconsistent, recapture it"
             )
     if "moe_layers" in md and md["moe_layers"] is not None and len(md["moe_layers"]) != c.shape[1]:
         raise RoutesigError(
-            f"metadata lists {len(md['moe_layers'])} moe_layers but counts have {c.shape[1]} layers: recapture the file"
+            f"metadata lists {len(md['moe_layers'])} moe_layers but counts have {c.shape[1]} layers: "
+            "recapture the file"
         )
     k = md.get("top_k")
     if k and n:
@@ -311,12 +314,15 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     raw = (schema.metadata or {}).get(META_KEY)
     if raw is None:
         raise RoutesigError(
-            f"{path} has no routesig metadata: it was not written by `routesig capture` (or lost its metadata)"
+            f"{path} has no routesig metadata: "
+            "it was not written by `routesig capture` (or lost its metadata)"
         )
     try:
         return json.loads(raw)
     except json.JSONDecodeError as e:
-        raise RoutesigError(f"{path}: routesig metadata is not valid JSON ({e.msg}): recapture the file") from None
+        raise RoutesigError(
+            f"{path}: routesig metadata is not valid JSON ({e.msg}): recapture the file"
+        ) from None
 
 
 def _read_schema(path: Path) -> pa.Schema:
@@ -338,7 +344,8 @@ def _stack_lists(col: pa.ChunkedArray, n: int, width: int, name: str, path: Path
     if n and (lengths != width).any():
         bad = int(np.flatnonzero(lengths != width)[0])
         raise RoutesigError(
-            f"{path}: row {bad} of {name!r} has {lengths[bad]} values but metadata says num_layers x num_experts = {width}"
+            f"{path}: row {bad} of {name!r} has {lengths[bad]} values "
+            f"but metadata says num_layers x num_experts = {width}"
         )
     values = arr.flatten().to_numpy(zero_copy_only=False)
     return values.reshape(n, width)
@@ -364,10 +371,14 @@ def load_signatures(path: str | os.PathLike) -> Signatures:
     names = set(table.column_names)
     missing = [c for c in ("id", "text", "n_tokens", "counts") if c not in names]
     if missing:
-        raise RoutesigError(f"{path} lacks column(s) {', '.join(missing)}: it is not a routesig signature file")
+        raise RoutesigError(
+            f"{path} lacks column(s) {', '.join(missing)}: it is not a routesig signature file"
+        )
     for key in ("num_layers", "num_experts"):
         if not isinstance(md.get(key), int) or md[key] <= 0:
-            raise RoutesigError(f"{path}: metadata {key} is missing or not a positive integer: recapture the file")
+            raise RoutesigError(
+                f"{path}: metadata {key} is missing or not a positive integer: recapture the file"
+            )
     L, E, n = md["num_layers"], md["num_experts"], table.num_rows
     counts = _stack_lists(table["counts"], n, L * E, "counts", path).reshape(n, L, E)
     if "weights" in names:
@@ -462,13 +473,17 @@ class ShardWriter:
         tables = [pq.read_table(p) for p in shards]
         order = list(all_ids)
         if tables:
-            table = pa.concat_tables([t.replace_schema_metadata(None) for t in tables], promote_options="default")
+            table = pa.concat_tables(
+                [t.replace_schema_metadata(None) for t in tables], promote_options="default"
+            )
         else:
             table = to_table(_empty(metadata)).replace_schema_metadata(None)
         pos = {i: k for k, i in enumerate(table["id"].to_pylist())}
         missing = [i for i in order if i not in pos]
         if missing:
-            raise RoutesigError(f"capture incomplete: {len(missing)} prompts have no stored result; rerun to resume")
+            raise RoutesigError(
+                f"capture incomplete: {len(missing)} prompts have no stored result; rerun to resume"
+            )
         table = table.take(pa.array([pos[i] for i in order], type=pa.int64()))
         md = dict(metadata)
         md["format_version"] = FORMAT_VERSION
