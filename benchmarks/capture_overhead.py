@@ -3,9 +3,10 @@
 1. bare:    the base model forward (no LM head), nothing captured: the floor
 2. capture: routesig's engine (experts pre-hooks, on-device counts, one host copy per batch)
 3. logits:  the common alternative, the full LM with ``output_router_logits=True`` then top-k of the logits
+4. bare again: an A/A check; its distance from 1.000x is the noise of this measurement
 
-Each repeat runs the three in turn (interleaved, so load from other processes hits all alike); the best of
-``--repeats`` is reported. Not a test: run ``python benchmarks/capture_overhead.py`` (or ``make bench``).
+The methods alternate batch by batch (so load from other processes hits all alike) and each batch's best of
+``--repeats`` counts. Not a test: run ``python benchmarks/capture_overhead.py`` (or ``make bench``).
 """
 
 from __future__ import annotations
@@ -58,45 +59,30 @@ def build(args: argparse.Namespace) -> torch.nn.Module:
     return OlmoeForCausalLM(cfg).to(getattr(torch, args.dtype)).eval()
 
 
-def bare(model: torch.nn.Module, batches: list[list[list[int]]]) -> None:
-    for batch in batches:
-        ids, mask = pad_batch(batch, 0, "left", torch.device("cpu"))
-        model.model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
-            use_cache=False,
-        )
+def bare(model: torch.nn.Module, batch: list[list[int]]) -> None:
+    ids, mask = pad_batch(batch, 0, "left", torch.device("cpu"))
+    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+    model.model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=False)
 
 
-def capture(model: torch.nn.Module, batches: list[list[list[int]]]) -> None:
-    with RoutingRecorder(resolve(model)) as rec:
-        for batch in batches:
-            route_batch(model, rec, batch)
-
-
-def router_logits(model: torch.nn.Module, batches: list[list[list[int]]]) -> None:
+def router_logits(model: torch.nn.Module, batch: list[list[int]]) -> None:
+    """Full LM with ``output_router_logits=True``, then per-prompt counts of top-k of each layer's logits."""
     E, k = model.config.num_experts, model.config.num_experts_per_tok
-    for batch in batches:
-        ids, mask = pad_batch(batch, 0, "left", torch.device("cpu"))
-        out = model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=(mask.cumsum(-1) - 1).clamp(min=0),
-            output_router_logits=True,
-            use_cache=False,
-        )
-        rows = torch.arange(len(batch)).repeat_interleave(ids.shape[1])[mask.reshape(-1).bool()]
-        counts = torch.stack(
-            [
-                torch.zeros(len(batch), E, dtype=torch.long).index_put_(
-                    (rows.unsqueeze(1).expand(-1, k), logits[mask.reshape(-1).bool()].topk(k, -1).indices),
-                    torch.ones(1, dtype=torch.long),
-                    accumulate=True,
-                )
-                for logits in out.router_logits
-            ],
-            1,
+    ids, mask = pad_batch(batch, 0, "left", torch.device("cpu"))
+    position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+    out = model(
+        input_ids=ids,
+        attention_mask=mask,
+        position_ids=position_ids,
+        output_router_logits=True,
+        use_cache=False,
+    )
+    real = mask.reshape(-1).bool()
+    rows = torch.arange(len(batch)).repeat_interleave(ids.shape[1])[real].unsqueeze(1).expand(-1, k)
+    for logits in out.router_logits:
+        counts = torch.zeros(len(batch), E, dtype=torch.long)
+        counts.index_put_(
+            (rows, logits[real].topk(k, -1).indices), torch.ones(1, dtype=torch.long), accumulate=True
         )
         counts.numpy()
 
@@ -110,28 +96,34 @@ def main() -> None:
     prompts = [rng.integers(3, 8192, n).tolist() for n in lengths]
     batches = [prompts[i : i + args.batch_size] for i in range(0, len(prompts), args.batch_size)]
     n_tokens = sum(lengths)
-    methods = {
-        "bare base-model forward": bare,
-        "routesig capture": capture,
-        "output_router_logits + full LM": router_logits,
-    }
-    best = dict.fromkeys(methods, float("inf"))
-    with torch.inference_mode():
+    with torch.inference_mode(), RoutingRecorder(resolve(model)) as rec:
+        methods = {
+            "bare base-model forward": lambda b: bare(model, b),
+            "routesig capture": lambda b: route_batch(model, rec, b),
+            "output_router_logits + full LM": lambda b: router_logits(model, b),
+            "bare again (noise check)": lambda b: bare(model, b),
+        }
+        # best time of each batch under each method; the methods alternate batch by batch so that load from
+        # other processes (this machine is shared) falls on all of them alike
+        best = {name: [float("inf")] * len(batches) for name in methods}
         for fn in methods.values():  # warm-up
-            fn(model, batches[:1])
-        for _ in range(args.repeats):
-            for name, fn in methods.items():
-                t0 = time.perf_counter()
-                fn(model, batches)
-                best[name] = min(best[name], time.perf_counter() - t0)
+            fn(batches[-1])
+        for r in range(args.repeats):
+            order = list(methods) if r % 2 == 0 else list(methods)[::-1]  # no method always runs first
+            for j, batch in enumerate(batches):
+                for name in order:
+                    fn = methods[name]
+                    t0 = time.perf_counter()
+                    fn(batch)
+                    best[name][j] = min(best[name][j], time.perf_counter() - t0)
     print(
         f"OLMoE-shaped: {args.layers} layers, hidden {args.hidden}, {args.experts} experts top-{args.top_k}, "
         f"{args.dtype}; {args.prompts} prompts, {n_tokens} tokens, batch {args.batch_size}; "
-        f"best of {args.repeats}, {torch.get_num_threads()} threads"
+        f"best of {args.repeats} per batch, {torch.get_num_threads()} threads"
     )
-    base = n_tokens / best["bare base-model forward"]
+    base = n_tokens / sum(best["bare base-model forward"])
     for name in methods:
-        tps = n_tokens / best[name]
+        tps = n_tokens / sum(best[name])
         print(f"  {name:<32} {tps:>9,.0f} tok/s   {tps / base:5.3f}x bare")
 
 

@@ -43,6 +43,24 @@ def test_capture_writes_file_and_rerun_says_complete(tiny_olmoe, prompt_file, tm
     assert again.exit_code == 0 and "exists and is complete" in again.stderr
 
 
+def test_generate_traces_and_chat_template_flags(tiny_olmoe, prompt_file, tmp_path):
+    out = tmp_path / "gen.parquet"
+    flags = ["--generate", "3", "--traces", "--chat-template", "--max-tokens", "12"]
+    result = _capture("--model", tiny_olmoe, "--prompts", prompt_file, "--out", out, *flags)
+    assert result.exit_code == 0, result.output
+    assert "truncated" in result.stderr
+    sig = routesig.load_signatures(out)
+    md = sig.metadata
+    assert (md["tokens"], md["generate"], md["max_tokens"], md["traces"]) == ("chat_template", 3, 12, True)
+    assert sig.n_tokens.max() == 12 and sig.truncated.sum() == (sig.n_tokens == 12).sum()
+    gen = sig.generated
+    np.testing.assert_array_equal(gen["counts"].sum(2), md["top_k"] * gen["n_tokens"][:, None].repeat(2, 1))
+    traces = routesig.load_traces(tmp_path / "gen.traces.parquet")
+    assert [len(t) for t in traces.token_ids] == (sig.n_tokens + gen["n_tokens"]).tolist()
+    with pytest.raises(routesig.RoutesigError, match="not a routesig traces file"):
+        routesig.load_traces(out)
+
+
 @pytest.fixture(scope="module")
 def dense_model(tmp_path_factory, tiny_olmoe) -> Path:
     folder = tmp_path_factory.mktemp("llama")

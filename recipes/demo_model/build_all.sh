@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=.venv/bin/python
 TRAIN_MINUTES="${TRAIN_MINUTES:-60}"
-THREADS="${THREADS:-2}"
+THREADS="${THREADS:-1}"  # 1 intra-op thread: on a shared 2-core box, 2 OpenMP threads ran 2-10x slower (barrier stalls)
 SEED="${SEED:-0}"
 
 echo "== 1/3 corpus"

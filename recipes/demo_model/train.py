@@ -338,8 +338,9 @@ def model_card(cfg, r: dict, sources: dict | None) -> str:
         "Tokenizer: special tokens `<|pad|>` (id 0, pad), `<|bos|>` (1, prepended by the tokenizer), "
         "`<|endoftext|>` (2, eos, separates documents in training), `<|unk|>`, and chat role tokens "
         "`<|system|>`, `<|user|>`, `<|assistant|>`. Chat template: `<|bos|><|user|>\\n{content}\\n<|assistant|>\\n` "
-        "(about 4% of training documents were wrapped in this format). Training used right padding-free windows; "
-        "pad with `padding_side='right'` (the default) when batching.",
+        "(about 4% of training documents were wrapped in this format). Every training window starts with `<|bos|>` "
+        "and holds no padding; the tokenizer pads on the right by default, which leaves real tokens' positions "
+        "unchanged (with left padding pass position_ids = cumsum(attention_mask) - 1).",
         "",
         "## Training data",
         "",
@@ -473,7 +474,13 @@ def parse_args(argv):
     ap.add_argument(
         "--time-budget-min", type=float, default=60.0, help="wall-clock training budget (minutes)"
     )
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads. 1 is the default: on a 2-core machine shared with other jobs, 2 OpenMP "
+        "threads measured 2-10x slower per step (threads stall at barriers when one is preempted); use 2 on an idle box",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--ckpt-every", type=int, default=500)

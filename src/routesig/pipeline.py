@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from routesig.errors import RoutesigError
-from routesig.signatures.store import read_metadata
 
 DEFAULT_OUT = Path("routesig-out")
 
@@ -26,33 +25,17 @@ def _subset_suite(source: str, per_category: int, dest: Path) -> str:
     """Write the first ``per_category`` prompts of each category of ``source`` to ``dest`` (JSONL)."""
     from routesig.capture.prompts import read_prompts
 
-    prompts = read_prompts(source)
+    ps = read_prompts(source)
     kept, seen = [], {}
-    for p in prompts:
-        cat = p.get("category")
+    for pid, text, cat in zip(ps.ids, ps.texts, ps.categories, strict=True):
         if seen.get(cat, 0) < per_category:
             seen[cat] = seen.get(cat, 0) + 1
-            kept.append(p)
+            kept.append({"id": pid, "category": cat, "text": text})
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in kept))
     tmp.replace(dest)
     return str(dest)
-
-
-def _capture_once(model: str, prompts: str, out: Path, capture_kwargs: dict[str, Any]) -> Path:
-    """Capture unless ``out`` already holds a finished capture of the same model and prompts."""
-    from routesig.capture.engine import capture
-
-    if out.exists():
-        md = read_metadata(out)
-        if md.get("model") == model and md.get("prompts") == prompts:
-            print(f"reusing finished capture {out}")
-            return out
-        raise RoutesigError(
-            f"{out} holds a capture of other inputs (model {md.get('model')!r}): pass another --out or delete it"
-        )
-    return capture(model=model, prompts=prompts, out=out, **capture_kwargs)
 
 
 def run(
@@ -93,6 +76,7 @@ def run(
     >>> summary["similarity"]["cohens_d"]  # doctest: +SKIP
     """
     from routesig.analysis.pipeline import analyze
+    from routesig.capture.engine import capture
     from routesig.data import demo_model_path
     from routesig.report.build import build_report
 
@@ -118,10 +102,11 @@ def run(
         chat_template=chat_template,
         progress=progress,
     )
-    sig_path = _capture_once(model, prompts, out / "signatures.parquet", capture_kwargs)
+    # capture() is idempotent and resumable: a finished file is reused, an interrupted one continues
+    sig_path = capture(model=model, prompts=prompts, out=out / "signatures.parquet", **capture_kwargs)
     heldout_path = None
     if heldout is not None:
-        heldout_path = _capture_once(model, heldout, out / "heldout.parquet", capture_kwargs)
+        heldout_path = capture(model=model, prompts=heldout, out=out / "heldout.parquet", **capture_kwargs)
 
     analysis_dir = out / "analysis"
     summary = analyze(

@@ -33,24 +33,6 @@ def test_permutation_subsample_is_recorded(planted):
     assert res["p_value"] == pytest.approx(1 / 51)  # planted structure: no shuffle reaches the observed gap
 
 
-def test_simulation_with_certain_experts_is_exact():
-    # inclusion probabilities 1, 1, 0, 0 with k = 2: every token must pick experts 0 and 1
-    pi = np.array([[1.0, 1.0, 0.0, 0.0]])
-    counts = baselines.simulate_counts(np.array([3, 7]), pi, np.random.default_rng(0))
-    assert counts[:, 0].tolist() == [[3, 3, 0, 0], [7, 7, 0, 0]]
-
-
-def test_simulation_keeps_tokens_and_inclusion_probabilities():
-    pi = np.array([[0.5, 0.5, 0.5, 0.5], [0.9, 0.6, 0.3, 0.2]])  # each row sums to k = 2
-    n = np.full(50, 400)
-    counts = baselines.simulate_counts(n, pi, np.random.default_rng(1))
-    assert (counts.sum(axis=2) == 2 * n[:, None]).all()  # exactly k picks per token
-    assert (counts <= n[:, None, None]).all()  # distinct experts: at most one pick per token
-    rate = counts.sum(axis=0) / n.sum()
-    # binomial SE per rate <= sqrt(0.25 / 20000) = 0.0035; 4 SE tolerance
-    np.testing.assert_allclose(rate, pi, atol=0.014)
-
-
 def test_inclusion_probabilities_from_counts():
     # one layer, selections 4, 2, 2, 0 of 8 (k = 2): shares 1/2, 1/4, 1/4, 0 -> pi = 1, 1/2, 1/2, 0
     counts = np.array([[[3, 1, 1, 0]], [[1, 1, 1, 0]]])

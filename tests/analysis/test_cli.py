@@ -12,8 +12,19 @@ import routesig
 from routesig.cli import app
 from routesig.signatures.store import META_KEY, to_table
 
-FAST = ["--folds", "3", "--permutations", "20", "--probe-permutations", "0", "--bootstrap", "0",
-        "--probe-bootstrap", "0", "--no-tsne"]
+FAST = [
+    "--folds",
+    "3",
+    "--permutations",
+    "20",
+    "--probe-permutations",
+    "0",
+    "--bootstrap",
+    "0",
+    "--probe-bootstrap",
+    "0",
+    "--no-tsne",
+]
 
 
 def run(*args):
@@ -86,8 +97,10 @@ def test_heldout_from_another_model(planted, tmp_path, key, value):
     other = planted.subset(np.arange(40))
     other.metadata[key] = value
     routesig.save_signatures(other, tmp_path / "b.parquet")
-    one_line_error(run(tmp_path / "a.parquet", "--heldout", tmp_path / "b.parquet", "--out", tmp_path / "o"),
-                   f"differ in {key}")
+    one_line_error(
+        run(tmp_path / "a.parquet", "--heldout", tmp_path / "b.parquet", "--out", tmp_path / "o"),
+        f"differ in {key}",
+    )
 
 
 def test_missing_file(tmp_path):

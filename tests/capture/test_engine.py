@@ -9,11 +9,11 @@ import pytest
 import torch
 
 import routesig
-from routesig.capture.archs import resolve
+from routesig.capture.archs import RoutingLayout, Tap, resolve
 from routesig.capture.batch import route_batch
 from routesig.capture.engine import tokenize
 from routesig.capture.model import load_model, load_tokenizer
-from routesig.capture.recorder import RoutingRecorder
+from routesig.capture.recorder import Accumulator, RoutingRecorder
 from routesig.errors import RoutesigError
 
 
@@ -55,6 +55,36 @@ def test_left_padding_uses_mask_positions_bf16(tiny_olmoe, prompt_texts):
         np.testing.assert_array_equal(batched.counts[b], _route(model, [t]).counts[0])
 
 
+# -- the recorder on a hand-worked example -------------------------------------------------------
+def test_recorder_counts_a_hand_worked_batch():
+    """Two prompts, 4 rows (row 3 is padding), one layer of 4 experts, top-2; index 4 means "no expert"."""
+    feed: dict[str, torch.Tensor] = {}
+
+    def attach(module, fn):
+        return module.register_forward_hook(lambda *_: fn(feed["idx"], feed["w"]))
+
+    layer = torch.nn.Identity()
+    layout = RoutingLayout(
+        "toy",
+        num_experts=4,
+        top_k=2,
+        num_decoder_layers=1,
+        moe_layers=[0],
+        taps=[Tap("layers.0", layer, attach)],
+    )
+    feed["idx"] = torch.tensor([[0, 1], [1, 3], [2, 4], [0, 1]])
+    feed["w"] = torch.tensor([[0.5, 0.25], [0.75, 0.125], [1.0, 0.0], [9.0, 9.0]])
+    with RoutingRecorder(layout) as rec:
+        acc = Accumulator(2, 1, 4, torch.device("cpu"))
+        rec.route_to(acc, torch.tensor([0, 0, 1, 2]))  # slot 2 = the dump slot
+        layer(torch.zeros(1))
+        rec.stop()
+        layer(torch.zeros(1))  # not counted
+    counts, weights = acc.to_numpy()
+    np.testing.assert_array_equal(counts[:, 0], [[1, 2, 0, 1], [0, 0, 1, 0]])
+    np.testing.assert_allclose(weights[:, 0], [[0.5, 1.0, 0, 0.125], [0, 0, 1.0, 0]])
+
+
 # -- an independent hand computation ---------------------------------------------------------------
 def test_olmoe_counts_match_router_softmax_topk_by_hand(tiny_olmoe, prompt_texts):
     """Recompute OLMoE's choice from each gate's input and weight (softmax, top-k, renormalise) in numpy."""
@@ -93,9 +123,12 @@ def test_olmoe_counts_match_router_softmax_topk_by_hand(tiny_olmoe, prompt_texts
 
 
 # -- generation ------------------------------------------------------------------------------------
-def test_generation_matches_hf_greedy_and_counts_topk_per_token(tiny_olmoe, prompt_texts):
-    model = load_model(str(tiny_olmoe), dtype="float32", device="cpu")
-    toks = _tokens(tiny_olmoe, prompt_texts[:3])
+@pytest.mark.parametrize("arch_fixture", ["tiny_olmoe", "tiny_deepseek_v3"])
+def test_generation_matches_hf_greedy_and_counts_topk_per_token(request, arch_fixture, prompt_texts):
+    folder = request.getfixturevalue(arch_fixture)
+    model = load_model(str(folder), dtype="float32", device="cpu")
+    layout = resolve(model)
+    toks = _tokens(folder, prompt_texts[:3])
     res = _route(model, toks, generate=4, traces=True)
     for b, t in enumerate(toks):
         ref = model.generate(
@@ -107,7 +140,7 @@ def test_generation_matches_hf_greedy_and_counts_topk_per_token(tiny_olmoe, prom
             pad_token_id=0,
         )
         assert res.gen_tokens[b] == ref[0, len(t) :].tolist()
-    np.testing.assert_array_equal(res.gen_counts.sum(2), 2 * 4 * np.ones((3, 2), dtype=int))
+    np.testing.assert_array_equal(res.gen_counts.sum(2), np.full((3, len(layout.taps)), layout.top_k * 4))
     # the prompt's own counts are unchanged by decoding after it
     np.testing.assert_array_equal(res.counts, _route(model, toks).counts)
 

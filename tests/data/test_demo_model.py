@@ -123,56 +123,96 @@ def test_lm_loss_well_below_uniform(model, random_model, tok):
     assert trained < 0.7 * log_v, (trained, log_v)
 
 
-def _routing(model, tok):
-    """Per-text router-probability entropy (normalised by log E) and per-text expert-usage distance from
-    uniform (total variation, top-k selections pooled over tokens), averaged over texts and layers."""
-    E, k = model.config.num_experts, model.config.num_experts_per_tok
-    ents, tvs = [], []
+# A few more held-out texts per domain for the routing statistics (written for this test).
+MORE = {
+    "code": [
+        "class Stack:\n    def __init__(self):\n        self.items = []\n\n    def push(self, item):\n"
+        "        self.items.append(item)\n\n    def pop(self):\n        if not self.items:\n"
+        "            raise IndexError('pop from empty stack')\n        return self.items.pop()\n",
+        "import os\n\n\ndef list_files(root):\n    result = []\n    for name in sorted(os.listdir(root)):\n"
+        "        path = os.path.join(root, name)\n        if os.path.isfile(path):\n            result.append(path)\n"
+        "    return result\n",
+    ],
+    "math": [
+        "A train travels 180 km in 3 hours. What is its average speed?\nSolution:\nSpeed = distance / time = "
+        "180 km / 3 h = 60 km/h.",
+        "Find the derivative of f(x) = 3x^2 + 5x - 2.\nDifferentiate term by term: d/dx(3x^2) = 6x and "
+        "d/dx(5x) = 5. So f'(x) = 6x + 5.",
+    ],
+    "story": [
+        "The old captain stood at the window for a long time without speaking. At last he turned to the boy and "
+        "said that the ship would sail at dawn, whether the storm had passed or not.",
+        '"I had not thought to see you here," said Mrs. Bennet, rising from her chair, "and least of all on such '
+        'a morning as this."',
+    ],
+    "factual": [
+        "Paris is the capital and largest city of France. It is situated on the river Seine, in the north of the "
+        "country, and has been a major centre of finance, diplomacy, commerce and science since the 17th century.",
+        "Granite (noun): a hard, coarse-grained igneous rock composed chiefly of quartz, feldspar and mica, widely "
+        "used as a building stone.",
+    ],
+}
+
+
+def _router_outputs(model, tok):
+    """{domain: list of [T, E] router-logit tensors per layer, tokens of all the domain's texts stacked}."""
+    res = {}
     with torch.no_grad():
-        for text in TEXTS.values():
-            enc = tok(text, return_tensors="pt")
-            out = model(**enc, output_router_logits=True)
-            for rl in out.router_logits:
-                p = rl.float().softmax(-1)
-                ents.append((-(p * p.clamp_min(1e-12).log()).sum(-1) / math.log(E)).mean().item())
-                counts = torch.zeros(E).scatter_add_(
+        for d in TEXTS:
+            per_layer = None
+            for text in [TEXTS[d], *MORE[d]]:
+                enc = tok(text, return_tensors="pt")
+                rl = model(**enc, output_router_logits=True).router_logits
+                per_layer = (
+                    list(rl)
+                    if per_layer is None
+                    else [torch.cat([a, b]) for a, b in zip(per_layer, rl, strict=True)]
+                )
+            res[d] = per_layer
+    return res
+
+
+def _router_entropy(model, tok) -> float:
+    """Mean per-token entropy of the router's softmax, normalised by log(num_experts) (1 = uniform)."""
+    E = model.config.num_experts
+    ents = []
+    for layers in _router_outputs(model, tok).values():
+        for rl in layers:
+            p = rl.float().softmax(-1)
+            ents.append((-(p * p.clamp_min(1e-12).log()).sum(-1) / math.log(E)).mean().item())
+    return sum(ents) / len(ents)
+
+
+def _domain_usage_distance(model, tok) -> float:
+    """Mean over layers and domain pairs of the total-variation distance between the domains' expert usage
+    (fraction of top-k selections per expert)."""
+    E, k = model.config.num_experts, model.config.num_experts_per_tok
+    usage = {}
+    for d, layers in _router_outputs(model, tok).items():
+        u = torch.stack(
+            [
+                torch.zeros(E).scatter_add_(
                     0, rl.topk(k, -1).indices.reshape(-1), torch.ones(rl.shape[0] * k)
                 )
-                usage = counts / counts.sum()
-                tvs.append(0.5 * (usage - 1.0 / E).abs().sum().item())
-    return sum(ents) / len(ents), sum(tvs) / len(tvs)
+                for rl in layers
+            ]
+        )
+        usage[d] = u / u.sum(-1, keepdim=True)
+    tvs = [0.5 * (usage[a] - usage[b]).abs().sum(-1).mean().item() for a in usage for b in usage if a < b]
+    return sum(tvs) / len(tvs)
 
 
 def test_routing_is_learned_not_uniform(model, random_model, tok):
-    ent_t, tv_t = _routing(model, tok)
-    ent_r, tv_r = _routing(random_model, tok)
+    ent_t, ent_r = _router_entropy(model, tok), _router_entropy(random_model, tok)
     # a random-init router is nearly uniform over experts for every token ...
-    assert ent_r > 0.97
+    assert ent_r > 0.97, ent_r
     # ... a trained one commits to a few experts per token
     assert ent_t < ent_r - 0.1, (ent_t, ent_r)
-    # and each text's expert usage is further from uniform than a random-init model's
-    assert tv_t > tv_r, (tv_t, tv_r)
 
 
-def test_routing_differs_across_domains(model, tok):
-    """Per-domain expert usage (pooled over layers) is not the same for every domain."""
-    E, k = model.config.num_experts, model.config.num_experts_per_tok
-    usage = {}
-    with torch.no_grad():
-        for d, text in TEXTS.items():
-            enc = tok(text, return_tensors="pt")
-            out = model(**enc, output_router_logits=True)
-            u = torch.stack(
-                [
-                    torch.zeros(E).scatter_add_(
-                        0, rl.topk(k, -1).indices.reshape(-1), torch.ones(rl.shape[0] * k)
-                    )
-                    for rl in out.router_logits
-                ]
-            )
-            usage[d] = u / u.sum(-1, keepdim=True)
-    tvs = [0.5 * (usage[a] - usage[b]).abs().sum(-1).mean().item() for a in usage for b in usage if a < b]
-    assert min(tvs) > 0.1, tvs
+def test_routing_differs_across_domains_beyond_random_init(model, random_model, tok):
+    tv_t, tv_r = _domain_usage_distance(model, tok), _domain_usage_distance(random_model, tok)
+    assert tv_t > tv_r + 0.05, (tv_t, tv_r)
 
 
 def test_model_card_reports_per_domain_validation_loss():

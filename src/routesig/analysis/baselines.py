@@ -8,10 +8,9 @@
   being the layer's observed share of selections: layer-wise expert usage is kept (exactly, in
   expectation) while any prompt-specific choice is destroyed.
 
-Both simulations draw each token's k-subset by systematic (Madow) sampling over a fresh random ordering of the
-experts: points ``u, u+1, ..., u+k-1`` (u uniform in [0, 1)) fall in the cumulated inclusion probabilities,
-which selects exactly k distinct experts with the given inclusion probabilities (uniform k-subsets when they
-are all k/E). The work is O(tokens x E), vectorised in chunks.
+Both simulations draw every token's k distinct experts from the conditional Poisson design with the given
+inclusion probabilities (uniform k-subsets when they are all k/E), exactly and without materialising tokens:
+see :mod:`routesig.analysis.sampling`.
 """
 
 from __future__ import annotations
@@ -21,12 +20,11 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold, permutation_test_score
+from threadpoolctl import threadpool_limits
 
 from routesig.analysis.inputs import random_subsample
 from routesig.analysis.probe import make_probe
 from routesig.errors import RoutesigError
-
-TOKEN_CHUNK = 65536
 
 
 def p_value(null: np.ndarray, observed: float) -> float:
@@ -103,7 +101,7 @@ def permutation_probe(
 ) -> dict:
     """Null of probe accuracy under shuffled labels (sklearn ``permutation_test_score``, same folds)."""
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(1):  # small fits: see probe.fit_quietly
         warnings.simplefilter("ignore", ConvergenceWarning)
         score, null, p = permutation_test_score(
             make_probe(), X, y, cv=cv, n_permutations=n_permutations, random_state=seed
@@ -142,31 +140,3 @@ def inclusion_probabilities(counts: np.ndarray, k: int) -> np.ndarray:
         free = ~over & (pi < 1)
         pi += free * excess * pi / np.maximum((pi * free).sum(axis=1, keepdims=True), 1e-300)
     return pi
-
-
-def simulate_counts(n_tokens: np.ndarray, pi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Counts [N, L, E] when each token picks k distinct experts with inclusion probabilities ``pi`` [L, E].
-
-    Examples
-    --------
-    >>> c = simulate_counts(np.array([3, 5]), np.full((2, 4), 0.5), np.random.default_rng(0))
-    >>> c.sum(axis=2).tolist()   # every token picked exactly k = 2 experts per layer
-    [[6, 6], [10, 10]]
-    """
-    N, (L, E) = len(n_tokens), pi.shape
-    owner = np.repeat(np.arange(N), n_tokens)  # prompt of each token
-    out = np.zeros((N, L, E), dtype=np.int64)
-    for layer in range(L):
-        k = int(round(pi[layer].sum()))
-        flat = np.zeros(N * E, dtype=np.int64)
-        for lo in range(0, len(owner), TOKEN_CHUNK):
-            who = owner[lo : lo + TOKEN_CHUNK]
-            order = np.argsort(rng.random((len(who), E)), axis=1)  # a random expert order per token
-            cum = np.cumsum(pi[layer][order], axis=1)
-            cum[:, -1] = k  # exact total, so exactly k points fall inside
-            u = rng.random((len(who), 1))
-            hits = np.floor(cum - u) - np.floor(np.concatenate([np.zeros((len(who), 1)), cum[:, :-1]], 1) - u)
-            t, pos = np.nonzero(hits > 0)
-            flat += np.bincount(who[t] * E + order[t, pos], minlength=N * E)
-        out[:, layer, :] = flat.reshape(N, E)
-    return out

@@ -8,14 +8,11 @@ of one prompt kept in one fold so that no prompt is scored by a model trained on
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedGroupKFold
 
 from routesig.analysis.inputs import random_subsample
-from routesig.analysis.probe import make_probe
+from routesig.analysis.probe import fit_quietly, make_probe
 from routesig.analysis.similarity import cohens_d
 
 
@@ -101,9 +98,7 @@ def probe_ci(X: np.ndarray, y: np.ndarray, n_resamples: int = 100, folds: int = 
         fold_acc = []
         for train, test in cv.split(X[rows], y[rows], groups=rows):
             model = make_probe()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                model.fit(X[rows[train]], y[rows[train]])
+            fit_quietly(model, X[rows[train]], y[rows[train]])
             fold_acc.append(np.mean(model.predict(X[rows[test]]) == y[rows[test]]))
         accs.append(np.mean(fold_acc))
     ci = np.percentile(accs, [2.5, 97.5]).tolist() if accs else [None, None]

@@ -16,7 +16,16 @@ import numpy as np
 import pandas as pd
 
 from routesig._version import __version__
-from routesig.analysis import baselines, bootstrap, controls, experts, layers, projections, similarity
+from routesig.analysis import (
+    baselines,
+    bootstrap,
+    controls,
+    experts,
+    layers,
+    projections,
+    sampling,
+    similarity,
+)
 from routesig.analysis.inputs import labels_of, stratified_subsample, unit_vectors
 from routesig.analysis.output import clean, write_outputs
 from routesig.analysis.probe import cross_validate, fit_score
@@ -273,7 +282,7 @@ def _baselines(
     ):
         rng = np.random.default_rng([cfg.seed, seed_offset])
         sim = Signatures(
-            baselines.simulate_counts(sub.n_tokens, pi, rng),
+            sampling.simulate_counts(sub.n_tokens, pi, rng),
             np.zeros(sub.counts.shape, np.float32),
             sub.n_tokens,
             sub.ids,

@@ -14,17 +14,19 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import torch
 from tqdm.auto import tqdm
 
 from routesig._version import __version__
 from routesig.capture.archs import RoutingLayout, resolve
 from routesig.capture.batch import BatchResult, route_batch
-from routesig.capture.model import load_model, load_tokenizer, model_revision
+from routesig.capture.model import load_model, load_tokenizer, model_revision, resolve_device, resolve_dtype
 from routesig.capture.prompts import PromptSet, read_prompts
 from routesig.capture.recorder import RoutingRecorder
 from routesig.capture.traces import TraceShards, expert_dtype, traces_path, traces_table
@@ -100,6 +102,21 @@ def capture(
     out = Path(out)
     say = _sayer(progress)
     ps = read_prompts(prompts, text_column=text_column, category_column=category_column, id_column=id_column)
+    dev = resolve_device(device)
+    settings = {
+        "model": str(model),
+        "revision": revision,  # replaced by the commit hash once the model is loaded, when the hub gives one
+        "dtype": str(resolve_dtype(dtype, dev)).removeprefix("torch."),
+        "device": dev.type,
+        "tokens": "chat_template" if chat_template else "prompt",
+        "max_tokens": max_tokens,
+        "generate": generate,
+        "traces": traces,
+        "prompts_sha256": _digest(ps),
+    }
+    # checked before loading the model: a finished capture of a large model is answered in a second
+    if out.exists() and not overwrite and _complete(out, settings, say):
+        return out
     net = load_model(
         model,
         dtype=dtype,
@@ -108,59 +125,32 @@ def capture(
         trust_remote_code=trust_remote_code,
         allow_pickle=allow_pickle,
     )
+    settings["revision"] = model_revision(net, revision)
     layout = resolve(net)
     tokenizer = load_tokenizer(model, revision=revision, trust_remote_code=trust_remote_code)
     tokens, truncated = tokenize(tokenizer, ps.texts, max_tokens=max_tokens, chat_template=chat_template)
-    dev = next(net.parameters()).device
-    settings = {
-        "model": str(model),
-        "revision": model_revision(net, revision),
-        "dtype": str(next(net.parameters()).dtype).removeprefix("torch."),
-        "device": dev.type,
-        "tokens": "chat_template" if chat_template else "prompt",
-        "max_tokens": max_tokens,
-        "generate": generate,
-        "traces": traces,
-        "prompts_sha256": _digest(ps),
-    }
-    if out.exists() and not overwrite and _complete(out, settings, say):
-        return out
     partial = out.with_name(out.name + ".partial")
     if overwrite and partial.exists():
         shutil.rmtree(partial)
     writer = ShardWriter(out, settings)
-    trace_shards = TraceShards(writer.dir) if traces else None
-    done = writer.done_ids()
-    if trace_shards is not None:
-        done &= trace_shards.done_ids()  # a batch killed between its two shards is redone
-    if done:
-        say(f"resuming: {len(done)} of {len(ps)} prompts already captured in {writer.dir}, skipping them")
-    metadata = _metadata(layout, settings, max_tokens)
-    todo = sorted((i for i in range(len(ps)) if ps.ids[i] not in done), key=lambda i: -len(tokens[i]))
-    _run(
+    job = _Job(
         net,
         tokenizer,
         layout,
         ps,
         tokens,
         truncated,
-        todo,
-        batch_size,
         generate,
-        metadata,
+        _metadata(layout, settings, max_tokens),
         writer,
-        trace_shards,
-        progress,
-        len(done),
+        TraceShards(writer.dir) if traces else None,
     )
-    if trace_shards is not None:
-        trace_md = {
-            **{k: metadata[k] for k in ("num_layers", "num_experts", "top_k", "moe_layers", "model")},
-            "experts_dtype": str(expert_dtype(layout.num_experts)),
-            "experts_shape": "[n_tokens, num_layers, top_k] row-major",
-        }
-        trace_shards.finalize(traces_path(out), ps.ids, trace_md)
-    writer.finalize(ps.ids, metadata)
+    done = job.done_ids()
+    if done:
+        say(f"resuming: {len(done)} of {len(ps)} prompts already captured in {writer.dir}, skipping them")
+    todo = sorted((i for i in range(len(ps)) if ps.ids[i] not in done), key=lambda i: -len(tokens[i]))
+    job.run(todo, batch_size, progress, n_done=len(done))
+    job.finalize(out)
     if truncated.any():
         say(f"truncated {int(truncated.sum())} of {len(ps)} prompts to --max-tokens {max_tokens}")
     return out
@@ -173,6 +163,10 @@ def tokenize(
 
     With ``chat_template`` each text becomes one user message with the generation prompt appended; the
     template supplies the special tokens, so none are added on top.
+
+    Examples
+    --------
+    >>> ids, cut = tokenize(tokenizer, ["a b c d"], max_tokens=2)  # doctest: +SKIP
     """
     if chat_template:
         if not getattr(tokenizer, "chat_template", None):
@@ -188,94 +182,101 @@ def tokenize(
     ids = tokenizer(texts, add_special_tokens=not chat_template)["input_ids"]
     for i, t in enumerate(ids):
         if not t:
-            raise RoutesigError(f"prompt {i + 1} tokenizes to no tokens: remove it or check the tokenizer")
+            raise RoutesigError(f"prompt {i + 1} ({texts[i][:40]!r}) tokenizes to no tokens: remove it")
     truncated = np.array([len(t) > max_tokens for t in ids], dtype=bool)
     return [list(t[:max_tokens]) for t in ids], truncated
 
 
-def _run(
-    net: torch.nn.Module,
-    tokenizer: Any,
-    layout: RoutingLayout,
-    ps: PromptSet,
-    tokens: list[list[int]],
-    truncated: np.ndarray,
-    todo: list[int],
-    batch_size: int,
-    generate: int,
-    metadata: dict[str, Any],
-    writer: ShardWriter,
-    trace_shards: TraceShards | None,
-    progress: bool,
-    n_done: int,
-) -> None:
-    pad_id = _first_int(tokenizer.pad_token_id, tokenizer.eos_token_id, 0)
-    eos_ids = _eos_ids(net, tokenizer)
-    bar = tqdm(
-        total=len(ps),
-        initial=n_done,
-        unit="prompt",
-        file=sys.stderr,
-        disable=not progress,
-        dynamic_ncols=True,
-        desc="capture",
-    )
-    n_tok, t0 = 0, time.perf_counter()
-    with torch.inference_mode(), RoutingRecorder(layout, keep_traces=trace_shards is not None) as rec:
-        for start in range(0, len(todo), batch_size):
-            rows = todo[start : start + batch_size]
-            res = route_batch(
-                net, rec, [tokens[i] for i in rows], pad_id=pad_id, generate=generate, eos_ids=eos_ids
-            )
-            if trace_shards is not None:
-                trace_shards.write(
-                    traces_table(
-                        [ps.ids[i] for i in rows],
-                        [
-                            tokens[i] + g
-                            for i, g in zip(rows, res.gen_tokens or [[]] * len(rows), strict=True)
-                        ],
-                        res.traces,
-                        [len(tokens[i]) for i in rows],
-                        layout.num_experts,
-                    )
-                )
-            writer.write(_signatures(res, rows, ps, tokens, truncated, metadata, tokenizer, generate))
-            n_tok += sum(len(tokens[i]) for i in rows) + sum(len(g) for g in res.gen_tokens)
-            bar.update(len(rows))
-            bar.set_postfix_str(f"{n_tok / max(time.perf_counter() - t0, 1e-9):,.0f} tok/s")
-    bar.close()
+@dataclass
+class _Job:
+    """One capture in progress: what every batch needs, and where its shards go."""
 
+    net: torch.nn.Module
+    tokenizer: Any
+    layout: RoutingLayout
+    ps: PromptSet
+    tokens: list[list[int]]
+    truncated: np.ndarray
+    generate: int
+    metadata: dict[str, Any]
+    writer: ShardWriter
+    trace_shards: TraceShards | None
 
-def _signatures(
-    res: BatchResult,
-    rows: list[int],
-    ps: PromptSet,
-    tokens: list[list[int]],
-    truncated: np.ndarray,
-    metadata: dict[str, Any],
-    tokenizer: Any,
-    generate: int,
-) -> Signatures:
-    generated = None
-    if generate:
-        generated = {
-            "counts": res.gen_counts,
-            "weights": res.gen_weights,
-            "n_tokens": np.array([len(g) for g in res.gen_tokens]),
-            "texts": [tokenizer.decode(g, skip_special_tokens=True) for g in res.gen_tokens],
-        }
-    return Signatures(
-        counts=res.counts,
-        weights=res.weights,
-        n_tokens=np.array([len(tokens[i]) for i in rows]),
-        ids=[ps.ids[i] for i in rows],
-        categories=[ps.categories[i] for i in rows],
-        texts=[ps.texts[i] for i in rows],
-        metadata=metadata,
-        truncated=truncated[rows],
-        generated=generated,
-    )
+    def done_ids(self) -> set[str]:
+        done = self.writer.done_ids()
+        if self.trace_shards is not None:
+            done &= self.trace_shards.done_ids()  # a batch killed between its two shards is redone
+        return done
+
+    def run(self, todo: list[int], batch_size: int, progress: bool, n_done: int) -> None:
+        """Route the prompts ``todo`` (indices) in batches, writing a shard (or two) per batch."""
+        pad_id = _first_int(self.tokenizer.pad_token_id, self.tokenizer.eos_token_id, 0)
+        eos_ids = _eos_ids(self.net, self.tokenizer)
+        bar = tqdm(
+            total=len(self.ps),
+            initial=n_done,
+            unit="prompt",
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+            desc="capture",
+        )
+        n_tok, t0 = 0, time.perf_counter()
+        with (
+            torch.inference_mode(),
+            RoutingRecorder(self.layout, keep_traces=self.trace_shards is not None) as rec,
+        ):
+            for start in range(0, len(todo), batch_size):
+                rows = todo[start : start + batch_size]
+                toks = [self.tokens[i] for i in rows]
+                res = route_batch(self.net, rec, toks, pad_id=pad_id, generate=self.generate, eos_ids=eos_ids)
+                if self.trace_shards is not None:  # written first: a signature shard implies its traces
+                    self.trace_shards.write(self._traces(res, rows))
+                self.writer.write(self._signatures(res, rows))
+                n_tok += sum(map(len, toks)) + sum(map(len, res.gen_tokens))
+                bar.update(len(rows))
+                bar.set_postfix_str(f"{n_tok / max(time.perf_counter() - t0, 1e-9):,.0f} tok/s")
+        bar.close()
+
+    def finalize(self, out: Path) -> None:
+        """Merge the shards; the signature file goes last, so its presence means everything is done."""
+        if self.trace_shards is not None:
+            md = {k: self.metadata[k] for k in ("num_layers", "num_experts", "top_k", "moe_layers", "model")}
+            md["experts_dtype"] = str(expert_dtype(self.layout.num_experts))
+            md["experts_shape"] = "[n_tokens, num_layers, top_k] row-major"
+            self.trace_shards.finalize(traces_path(out), self.ps.ids, md)
+        self.writer.finalize(self.ps.ids, self.metadata)
+
+    def _traces(self, res: BatchResult, rows: list[int]) -> pa.Table:
+        gen = res.gen_tokens or [[] for _ in rows]
+        return traces_table(
+            [self.ps.ids[i] for i in rows],
+            [self.tokens[i] + g for i, g in zip(rows, gen, strict=True)],
+            res.traces,
+            [len(self.tokens[i]) for i in rows],
+            self.layout.num_experts,
+        )
+
+    def _signatures(self, res: BatchResult, rows: list[int]) -> Signatures:
+        generated = None
+        if self.generate:
+            generated = {
+                "counts": res.gen_counts,
+                "weights": res.gen_weights,
+                "n_tokens": np.array([len(g) for g in res.gen_tokens]),
+                "texts": [self.tokenizer.decode(g, skip_special_tokens=True) for g in res.gen_tokens],
+            }
+        return Signatures(
+            counts=res.counts,
+            weights=res.weights,
+            n_tokens=np.array([len(self.tokens[i]) for i in rows]),
+            ids=[self.ps.ids[i] for i in rows],
+            categories=[self.ps.categories[i] for i in rows],
+            texts=[self.ps.texts[i] for i in rows],
+            metadata=self.metadata,
+            truncated=self.truncated[rows],
+            generated=generated,
+        )
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -331,9 +332,11 @@ def _complete(out: Path, settings: dict[str, Any], say: Any) -> bool:
         raise RoutesigError(
             f"{out} exists and is not a routesig signature file: choose another --out"
         ) from None
-    old = md.get("capture_settings")
-    if old != json.loads(json.dumps(settings)):
-        diff = sorted(k for k in set(old or {}) | set(settings) if (old or {}).get(k) != settings.get(k))
+    old = md.get("capture_settings") or {}
+    # the revision is known only after loading; a hub commit hash stands in for the requested revision there
+    keys = (set(old) | set(settings)) - {"revision"}
+    diff = sorted(k for k in keys if old.get(k) != settings.get(k))
+    if diff:
         raise RoutesigError(
             f"{out} exists from a capture with other settings ({', '.join(diff)}): "
             "pass --overwrite or choose another --out"

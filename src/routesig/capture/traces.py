@@ -128,13 +128,21 @@ class TraceShards:
         return atomic_write_table(table, path)
 
 
+def _split_lists(col: pa.ChunkedArray, dtype: np.dtype) -> list[np.ndarray]:
+    """A list<...> column as one numpy array per row, without a Python object per value."""
+    arr = col.combine_chunks()
+    values = arr.flatten().to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+    offsets = arr.offsets.to_numpy() - arr.offsets[0].as_py()
+    return [values[offsets[i] : offsets[i + 1]] for i in range(len(arr))]
+
+
 def load_traces(path: str | os.PathLike) -> Traces:
     """Read a ``*.traces.parquet`` file written by ``routesig capture --traces``.
 
     Examples
     --------
     >>> tr = load_traces("sig.traces.parquet")   # doctest: +SKIP
-    >>> token_ids, experts = tr.get("p00000")    # experts: [n_tokens, L, k]
+    >>> token_ids, experts = tr.get("p00000")    # doctest: +SKIP
     """
     path = Path(path)
     if not path.is_file():
@@ -148,17 +156,16 @@ def load_traces(path: str | os.PathLike) -> Traces:
         raise RoutesigError(f"{path} is not a routesig traces file (no metadata or columns)")
     md = json.loads(raw)
     L, k = int(md["num_layers"]), int(md["top_k"])
-    token_ids = [np.asarray(t, dtype=np.int32) for t in table["token_ids"].to_pylist()]
+    ids = table["id"].to_pylist()
+    token_ids = _split_lists(table["token_ids"], np.int32)
+    flat = _split_lists(table["experts"], expert_dtype(int(md["num_experts"])))
     experts = []
-    for pid, toks, col in zip(table["id"].to_pylist(), token_ids, table["experts"].to_pylist(), strict=True):
-        e = np.asarray(col, dtype=expert_dtype(int(md["num_experts"])))
+    for pid, toks, e in zip(ids, token_ids, flat, strict=True):
         if e.size != toks.size * L * k:
-            raise RoutesigError(
-                f"{path}: prompt {pid!r} has {e.size} expert entries, expected {toks.size}x{L}x{k}"
-            )
+            raise RoutesigError(f"{path}: prompt {pid!r} has {e.size} experts, expected {toks.size}x{L}x{k}")
         experts.append(e.reshape(toks.size, L, k))
     return Traces(
-        ids=table["id"].to_pylist(),
+        ids=ids,
         token_ids=token_ids,
         experts=experts,
         n_prompt_tokens=table["n_prompt_tokens"].to_numpy(),
