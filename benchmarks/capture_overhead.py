@@ -5,8 +5,9 @@
 3. logits:  the common alternative, the full LM with ``output_router_logits=True`` then top-k of the logits
 4. bare again: an A/A check; its distance from 1.000x is the noise of this measurement
 
-The methods alternate batch by batch (so load from other processes hits all alike) and each batch's best of
-``--repeats`` counts. Not a test: run ``python benchmarks/capture_overhead.py`` (or ``make bench``).
+The methods alternate batch by batch in random order (so load from other processes hits all alike); the
+best and the median of ``--repeats`` runs of each batch are summed.
+Not a test: run ``python benchmarks/capture_overhead.py`` (or ``make bench``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def parse_args() -> argparse.Namespace:
         "--max-len", type=int, default=128, help="prompt lengths are uniform in [max_len/2, max_len]"
     )
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=8)
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     return p.parse_args()
 
@@ -103,28 +104,34 @@ def main() -> None:
             "output_router_logits + full LM": lambda b: router_logits(model, b),
             "bare again (noise check)": lambda b: bare(model, b),
         }
-        # best time of each batch under each method; the methods alternate batch by batch so that load from
+        # every time of each batch under each method; the methods alternate batch by batch so that load from
         # other processes (this machine is shared) falls on all of them alike
-        best = {name: [float("inf")] * len(batches) for name in methods}
+        times: dict[str, list[list[float]]] = {name: [[] for _ in batches] for name in methods}
         for fn in methods.values():  # warm-up
             fn(batches[-1])
-        for r in range(args.repeats):
-            order = list(methods) if r % 2 == 0 else list(methods)[::-1]  # no method always runs first
+        names = list(methods)
+        for _ in range(args.repeats):
             for j, batch in enumerate(batches):
-                for name in order:
+                # a fresh random order each time: which method runs first or after the full LM varies
+                for name in rng.permutation(names):
                     fn = methods[name]
                     t0 = time.perf_counter()
                     fn(batch)
-                    best[name][j] = min(best[name][j], time.perf_counter() - t0)
+                    times[name][j].append(time.perf_counter() - t0)
     print(
         f"OLMoE-shaped: {args.layers} layers, hidden {args.hidden}, {args.experts} experts top-{args.top_k}, "
         f"{args.dtype}; {args.prompts} prompts, {n_tokens} tokens, batch {args.batch_size}; "
-        f"best of {args.repeats} per batch, {torch.get_num_threads()} threads"
+        f"{torch.get_num_threads()} threads"
     )
-    base = n_tokens / sum(best["bare base-model forward"])
-    for name in methods:
-        tps = n_tokens / sum(best[name])
-        print(f"  {name:<32} {tps:>9,.0f} tok/s   {tps / base:5.3f}x bare")
+    # best-of-N is the usual figure; the median is steadier when the machine is busy
+    for stat in (min, np.median):
+        total = {name: sum(stat(t) for t in per_batch) for name, per_batch in times.items()}
+        print(f"{'best' if stat is min else 'median'} of {args.repeats} per batch:")
+        bare_total = total["bare base-model forward"]
+        for name in methods:
+            print(
+                f"  {name:<32} {n_tokens / total[name]:>9,.0f} tok/s   {bare_total / total[name]:5.3f}x bare"
+            )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`routesig run`: the main job, end to end, shortened (a few prompts per category) so CI catches a broken default."""
+"""`routesig run`, the main job, end to end on 5 prompts per category so CI catches a broken default."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 
 from routesig.data import demo_model_path
 from routesig.signatures.store import load_signatures
+
+Run = tuple[Path, subprocess.CompletedProcess]
 
 FAST = ["--per-category", "5", "--permutations", "20", "--bootstrap", "20"]
 
@@ -26,13 +28,13 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """`routesig run` with no model/prompt arguments, from an empty working directory."""
     cwd = tmp_path_factory.mktemp("run")
     return cwd, _run(FAST, cwd)
 
 
-def test_default_run_writes_everything_under_cwd(default_run: tuple[Path, subprocess.CompletedProcess]) -> None:
+def test_default_run_writes_everything_under_cwd(default_run: Run) -> None:
     cwd, proc = default_run
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = cwd / "routesig-out"
@@ -41,7 +43,7 @@ def test_default_run_writes_everything_under_cwd(default_run: tuple[Path, subpro
     assert any((out / "analysis" / "figures").glob("*.png"))
 
 
-def test_default_run_uses_demo_model_and_both_suites(default_run: tuple[Path, subprocess.CompletedProcess]) -> None:
+def test_default_run_uses_demo_model_and_both_suites(default_run: Run) -> None:
     cwd, _ = default_run
     out = cwd / "routesig-out"
     sig = load_signatures(out / "signatures.parquet")
@@ -57,7 +59,7 @@ def test_default_run_uses_demo_model_and_both_suites(default_run: tuple[Path, su
     assert (sig.counts.sum(axis=2) == sig.n_tokens[:, None] * sig.top_k).all()
 
 
-def test_headline_numbers_match_summary(default_run: tuple[Path, subprocess.CompletedProcess]) -> None:
+def test_headline_numbers_match_summary(default_run: Run) -> None:
     cwd, proc = default_run
     summary = json.loads((cwd / "routesig-out" / "analysis" / "summary.json").read_text())
     text = proc.stdout
@@ -71,7 +73,7 @@ def test_headline_numbers_match_summary(default_run: tuple[Path, subprocess.Comp
     assert "report.html" in text
 
 
-def test_rerun_resumes_without_recapturing(default_run: tuple[Path, subprocess.CompletedProcess]) -> None:
+def test_rerun_resumes_without_recapturing(default_run: Run) -> None:
     cwd, _ = default_run
     sig_file = cwd / "routesig-out" / "signatures.parquet"
     before = sig_file.stat().st_mtime_ns

@@ -141,11 +141,13 @@ def headline(summary: dict[str, Any]) -> str:
     def num(x: Any, fmt: str = ".4f") -> str:
         return "n/a" if x is None else format(x, fmt)
 
+    cats = ", ".join(f"{k} {v}" for k, v in (g("input.categories") or {}).items())
     lines = [
-        f"prompts          {num(g('input.n_prompts'), 'd')} ({', '.join(f'{k} {v}' for k, v in (g('input.categories') or {}).items())})",
+        f"prompts          {num(g('input.n_prompts'), 'd')} ({cats})",
         f"cosine within    {num(g('similarity.within.mean'))} ± {num(g('similarity.within.std'))}",
         f"cosine across    {num(g('similarity.across.mean'))} ± {num(g('similarity.across.std'))}",
-        f"Cohen's d        {num(g('similarity.cohens_d'), '.2f')}   (permutation p = {num(g('baselines.permutation.p_value'), '.4g')})",
+        f"Cohen's d        {num(g('similarity.cohens_d'), '.2f')}   "
+        f"(permutation p = {num(g('baselines.permutation.p_value'), '.4g')})",
         f"probe accuracy   {pct(g('probe.accuracy.mean'))} ± {pct(g('probe.accuracy.std'))}   "
         f"macro-F1 {num(g('probe.macro_f1'), '.2f')}   chance {pct(g('probe.chance'))}",
         f"peak layer       {num(g('peak_layer'), 'd')}",
@@ -155,7 +157,7 @@ def headline(summary: dict[str, Any]) -> str:
     held = g("heldout.probe.accuracy")
     if held is not None:
         held = held.get("mean", held) if isinstance(held, dict) else held
-        lines.append(f"held-out probe   {pct(held)} (trained on the main prompts, tested on the held-out set)")
+        lines.append(f"held-out probe   {pct(held)} (fit on the main prompts, scored on held-out ones)")
     if summary.get("report_path"):
         lines.append(f"report           {summary['report_path']}")
     return "\n".join(lines)

@@ -183,22 +183,15 @@ def _router_entropy(model, tok) -> float:
     return sum(ents) / len(ents)
 
 
-def _domain_usage_distance(model, tok) -> float:
-    """Mean over layers and domain pairs of the total-variation distance between the domains' expert usage
-    (fraction of top-k selections per expert)."""
-    E, k = model.config.num_experts, model.config.num_experts_per_tok
-    usage = {}
-    for d, layers in _router_outputs(model, tok).items():
-        u = torch.stack(
-            [
-                torch.zeros(E).scatter_add_(
-                    0, rl.topk(k, -1).indices.reshape(-1), torch.ones(rl.shape[0] * k)
-                )
-                for rl in layers
-            ]
-        )
-        usage[d] = u / u.sum(-1, keepdim=True)
-    tvs = [0.5 * (usage[a] - usage[b]).abs().sum(-1).mean().item() for a in usage for b in usage if a < b]
+def _domain_router_distance(model, tok) -> float:
+    """Mean over layers and domain pairs of the total-variation distance between the domains' mean router
+    probability vectors (softmax of the router logits, averaged over the domain's tokens).  Dense, so much
+    less noisy on a few short texts than top-k selection counts."""
+    probs = {
+        d: torch.stack([rl.float().softmax(-1).mean(0) for rl in layers])
+        for d, layers in _router_outputs(model, tok).items()
+    }
+    tvs = [0.5 * (probs[a] - probs[b]).abs().sum(-1).mean().item() for a in probs for b in probs if a < b]
     return sum(tvs) / len(tvs)
 
 
@@ -211,8 +204,9 @@ def test_routing_is_learned_not_uniform(model, random_model, tok):
 
 
 def test_routing_differs_across_domains_beyond_random_init(model, random_model, tok):
-    tv_t, tv_r = _domain_usage_distance(model, tok), _domain_usage_distance(random_model, tok)
-    assert tv_t > tv_r + 0.05, (tv_t, tv_r)
+    # measured at export: trained ~0.4, random init ~0.05-0.07 (seeds 0-3)
+    tv_t, tv_r = _domain_router_distance(model, tok), _domain_router_distance(random_model, tok)
+    assert tv_t > 0.15 and tv_t > 2 * tv_r, (tv_t, tv_r)
 
 
 def test_model_card_reports_per_domain_validation_loss():

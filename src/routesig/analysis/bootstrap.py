@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
+from tqdm.auto import tqdm
 
 from routesig.analysis.inputs import random_subsample
 from routesig.analysis.probe import fit_quietly, make_probe
@@ -79,7 +80,14 @@ def similarity_ci(
     return out
 
 
-def probe_ci(X: np.ndarray, y: np.ndarray, n_resamples: int = 100, folds: int = 5, seed: int = 0) -> dict:
+def probe_ci(
+    X: np.ndarray,
+    y: np.ndarray,
+    n_resamples: int = 100,
+    folds: int = 5,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict:
     """95% percentile CI of cross-validated probe accuracy over stratified bootstrap resamples.
 
     A resample in which some category has fewer distinct prompts than ``folds`` cannot be split and is
@@ -88,7 +96,7 @@ def probe_ci(X: np.ndarray, y: np.ndarray, n_resamples: int = 100, folds: int = 
     rng = np.random.default_rng(seed)
     W = stratified_weights(y, n_resamples, rng).astype(np.int64)
     accs, skipped = [], 0
-    for b in range(n_resamples):
+    for b in tqdm(range(n_resamples), desc="probe bootstrap", disable=not progress, leave=False):
         rows = np.repeat(np.arange(len(y)), W[:, b])
         distinct = np.bincount(y[W[:, b] > 0], minlength=y.max() + 1)
         if distinct.min() < folds:

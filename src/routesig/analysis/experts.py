@@ -15,8 +15,10 @@ def category_frequency(sig: Signatures, y: np.ndarray, n_classes: int) -> tuple[
     """Selections per token of every (layer, expert), per category [C, L, E] and over all prompts [L, E]."""
     sums = np.zeros((n_classes, sig.num_layers, sig.num_experts))
     tokens = np.bincount(y, weights=sig.n_tokens, minlength=n_classes)
+    flat = sums.reshape(n_classes, -1)
     for lo in range(0, len(y), CHUNK):  # chunks avoid a float copy of all counts
-        np.add.at(sums, y[lo : lo + CHUNK], sig.counts[lo : lo + CHUNK])
+        onehot = np.eye(n_classes)[y[lo : lo + CHUNK]]
+        flat += onehot.T @ sig.counts[lo : lo + CHUNK].reshape(len(onehot), -1)
     per_cat = sums / np.maximum(tokens, 1)[:, None, None]
     overall = sums.sum(axis=0) / max(tokens.sum(), 1)
     return per_cat, overall

@@ -51,7 +51,7 @@ def unit_vectors(
 
 
 def normalize_rows(X: np.ndarray, ids: Sequence[str] | None = None) -> np.ndarray:
-    """Rows scaled to unit length; an all-zero row (a prompt with no routed tokens) is an error."""
+    """Rows scaled to unit length, in place; an all-zero row (a prompt with no routed tokens) is an error."""
     if not np.all(np.isfinite(X)):
         raise RoutesigError("signature vectors contain NaN or infinite values: recapture the file")
     norms = np.linalg.norm(X, axis=1)
@@ -62,7 +62,8 @@ def normalize_rows(X: np.ndarray, ids: Sequence[str] | None = None) -> np.ndarra
             f"{zero.size} prompt(s) (first {who}) have no routed tokens in the selected layers: "
             "drop them from the prompt file or recapture"
         )
-    return X / norms[:, None]
+    X /= norms[:, None]  # in place: at 100k prompts x 1024 a copy is 800 MB
+    return X
 
 
 def stratified_subsample(y: np.ndarray, size: int, seed: int) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
-from routesig.analysis.inputs import unit_vectors
+from routesig.analysis.inputs import random_subsample, unit_vectors
 from routesig.analysis.probe import cross_validate
 from routesig.analysis.similarity import pair_stats
 from routesig.signatures.store import Signatures
@@ -14,16 +14,17 @@ from routesig.signatures.store import Signatures
 def _entry(
     sig: Signatures,
     y: np.ndarray,
+    probe_sig: Signatures,
+    yp: np.ndarray,
     names: list[str],
     variant: str,
     layers: list[int],
-    probe_rows: np.ndarray,
     folds: int,
     seed: int,
 ) -> dict:
     stats = pair_stats(unit_vectors(sig, variant, layers), y)
-    X = sig.vectors(variant, layers)[probe_rows]
-    acc = cross_validate(X, y[probe_rows], names, folds=folds, seed=seed, detail=False)["accuracy"]["mean"]
+    X = probe_sig.vectors(variant, layers)
+    acc = cross_validate(X, yp, names, folds=folds, seed=seed, detail=False)["accuracy"]["mean"]
     return {
         "gap": stats["gap"],
         "cohens_d": stats["cohens_d"],
@@ -41,9 +42,14 @@ def layerwise(
     folds: int = 5,
     seed: int = 0,
     probe_rows: np.ndarray | None = None,
+    max_pair_prompts: int | None = None,
     progress: bool = False,
 ) -> dict:
     """Per-layer and cumulative separation, and the peak layer.
+
+    Per-layer similarity uses all prompts; the cumulative slices (up to L * E wide, O(N D^2) each) use a
+    seeded random subsample of ``max_pair_prompts`` prompts when N is larger (``cumulative_subsample``).
+    Probe accuracies use the ``probe_rows`` prompts.
 
     Returns
     -------
@@ -52,16 +58,22 @@ def layerwise(
         ``{layer, position, gap, cohens_d, probe_accuracy, within, across}``
         (``layer`` is the decoder-layer index); ``cumulative``: first-l layers ``{n_layers, last_layer, gap,
         cohens_d, probe_accuracy}``; ``peak_layer``: highest probe accuracy, ties broken by the larger gap;
-        ``peak``: ``{"by_probe", "by_cohens_d"}``.
+        ``peak``: ``{"by_probe", "by_cohens_d"}``; ``cumulative_subsample``: None or its size.
     """
     rows = np.arange(len(y)) if probe_rows is None else probe_rows
+    probe_sig, yp = sig.subset(rows), y[rows]
+    pair_rows = random_subsample(len(y), max_pair_prompts or len(y), seed)
+    subsampled = len(pair_rows) < len(y)
+    cum_sig, yc = (sig.subset(pair_rows), y[pair_rows]) if subsampled else (sig, y)
     decoder = sig.moe_layers
-    L = sig.num_layers
     per_layer, cumulative = [], []
-    for pos in tqdm(range(L), desc="layers", disable=not progress, leave=False):
-        e = _entry(sig, y, names, variant, [pos], rows, folds, seed)
+    for pos in tqdm(range(sig.num_layers), desc="layers", disable=not progress, leave=False):
+        e = _entry(sig, y, probe_sig, yp, names, variant, [pos], folds, seed)
         per_layer.append({"layer": int(decoder[pos]), "position": pos, **e})
-        c = e if pos == 0 else _entry(sig, y, names, variant, list(range(pos + 1)), rows, folds, seed)
+        if pos == 0 and not subsampled:
+            c = e  # the first cumulative slice is layer 0 alone
+        else:
+            c = _entry(cum_sig, yc, probe_sig, yp, names, variant, list(range(pos + 1)), folds, seed)
         cumulative.append(
             {
                 "n_layers": pos + 1,
@@ -74,6 +86,7 @@ def layerwise(
     return {
         "layers": per_layer,
         "cumulative": cumulative,
+        "cumulative_subsample": int(len(pair_rows)) if subsampled else None,
         "peak_layer": by_probe,
         "peak": {"by_probe": by_probe, "by_cohens_d": by_d},
     }

@@ -46,7 +46,7 @@ class Settings:
     probe_permutations: int = 100
     bootstrap: int = 1000
     probe_bootstrap: int = 100
-    max_probe_prompts: int = 1000
+    max_probe_prompts: int = 500
     max_pair_prompts: int = 3000
     max_baseline_prompts: int = 5000
     tsne: bool = True
@@ -139,8 +139,9 @@ def analyze(
     y, names = labels_of(sig, cfg.folds)
     sel = list(cfg.layers) if cfg.layers is not None else None
     U = unit_vectors(sig, cfg.variant, sel)
-    X = sig.vectors(cfg.variant, sel)
     probe_rows = stratified_subsample(y, cfg.max_probe_prompts, cfg.seed)
+    X = sig.subset(probe_rows).vectors(cfg.variant, sel)  # probe features: only the probe's prompts
+    yp = y[probe_rows]
     summary: dict[str, Any] = {
         "routesig_version": __version__,
         "settings": {**asdict(cfg), "layers": sel},
@@ -158,7 +159,7 @@ def analyze(
     tables.update(tables_sim)
 
     _say(progress, "probe")
-    probe = cross_validate(X[probe_rows], y[probe_rows], names, cfg.folds, cfg.repeats, cfg.seed)
+    probe = cross_validate(X, yp, names, cfg.folds, cfg.repeats, cfg.seed)
     summary["probe"] = probe
     tables["confusion"] = pd.DataFrame(probe["confusion"]["matrix"], columns=names).assign(true=names)[
         ["true", *names]
@@ -169,52 +170,30 @@ def analyze(
     summary["baselines"] = _baselines(sig, U, X, y, names, probe_rows, cfg, progress)
 
     _say(progress, "layers")
-    depth = layers.layerwise(sig, y, names, cfg.variant, cfg.folds, cfg.seed, probe_rows, progress)
+    depth = layers.layerwise(
+        sig, y, names, cfg.variant, cfg.folds, cfg.seed, probe_rows, cfg.max_pair_prompts, progress
+    )
     summary.update(depth)
     tables["layers"] = pd.DataFrame(depth["layers"])
     tables["cumulative"] = pd.DataFrame(depth["cumulative"])
 
     _say(progress, "projections")
-    summary["projections"], coords = projections.project(X, cfg.seed, cfg.tsne, cfg.tsne_perplexity)
+    summary["projections"], coords = projections.project(U, cfg.seed, cfg.tsne, cfg.tsne_perplexity)
     proj = pd.DataFrame({"id": sig.ids, "category": sig.categories})
     for col in ("pca_1", "pca_2", "tsne_1", "tsne_2", "umap_1", "umap_2"):
         proj[col] = coords.get(col, np.full(sig.n_prompts, np.nan))
     tables["projections"] = proj
 
     _say(progress, "controls")
-    tokenize, tok_name = controls.text_tokenizer(sig.metadata.get("model"))
-    make_lex = controls.lexical_probe_factory(tokenize, cfg.lexical_features)
-    texts = [sig.texts[i] for i in probe_rows]
-    lex = cross_validate(
-        texts, y[probe_rows], names, cfg.folds, cfg.repeats, cfg.seed, make=make_lex, detail=False
-    )
-    vocab = len(make_lex()[0].fit(texts).vocabulary_)
-    length = cross_validate(
-        sig.n_tokens[probe_rows, None].astype(float),
-        y[probe_rows],
-        names,
-        cfg.folds,
-        cfg.repeats,
-        cfg.seed,
-        detail=False,
-    )
-    summary["controls"] = {
-        "lexical": {
-            "tokenizer": tok_name,
-            "features": cfg.lexical_features,
-            "vocabulary_size": vocab,
-            "probe": lex,
-        },
-        "length": {"probe": length},
-    }
-    summary["heldout"] = _heldout(sig, path, heldout, X, y, names, sel, cfg, make_lex)
+    summary["controls"], make_lex, texts = _controls(sig, y, names, probe_rows, cfg)
+    summary["heldout"] = _heldout(sig, path, heldout, X, yp, texts, names, sel, cfg, make_lex)
 
     _say(progress, "experts")
     summary["experts"], expert_tables = experts.expert_tables(sig, y, names)
     tables.update(expert_tables)
 
     _say(progress, "bootstrap")
-    summary["bootstrap"] = _bootstrap(U, X, y, probe_rows, cfg)
+    summary["bootstrap"] = _bootstrap(U, X, y, yp, cfg, progress)
 
     tables["prompts"] = pd.DataFrame(
         {
@@ -266,9 +245,7 @@ def _baselines(
     perm = baselines.permutation_gap(U, y, cfg.permutations, cfg.seed, cfg.max_pair_prompts, progress)
     if cfg.probe_permutations:
         perm.update(
-            baselines.permutation_probe(
-                X[probe_rows], y[probe_rows], cfg.probe_permutations, cfg.folds, cfg.seed
-            )
+            baselines.permutation_probe(X, y[probe_rows], cfg.probe_permutations, cfg.folds, cfg.seed)
         )
     out = {"permutation": perm}
     rows = stratified_subsample(y, cfg.max_baseline_prompts, cfg.seed)
@@ -309,12 +286,33 @@ def _baselines(
     return out
 
 
+def _controls(
+    sig: Signatures, y: np.ndarray, names: list[str], rows: np.ndarray, cfg: Settings
+) -> tuple[dict, Any, list[str]]:
+    """Lexical and length probes on the probe's prompts; also returns the lexical factory and texts."""
+    tokenize, tok_name = controls.text_tokenizer(sig.metadata.get("model"))
+    make_lex = controls.lexical_probe_factory(tokenize, cfg.lexical_features)
+    texts = [sig.texts[i] for i in rows]
+    cv = dict(folds=cfg.folds, repeats=cfg.repeats, seed=cfg.seed, detail=False)
+    lex = cross_validate(texts, y[rows], names, make=make_lex, **cv)
+    length = cross_validate(sig.n_tokens[rows, None].astype(float), y[rows], names, **cv)
+    vocab = len(make_lex()[0].fit(texts).vocabulary_)
+    lexical = {
+        "tokenizer": tok_name,
+        "features": cfg.lexical_features,
+        "vocabulary_size": vocab,
+        "probe": lex,
+    }
+    return {"lexical": lexical, "length": {"probe": length}}, make_lex, texts
+
+
 def _heldout(
     sig: Signatures,
     path: str | None,
     heldout: Any,
     X: np.ndarray,
     y: np.ndarray,
+    texts: list[str],
     names: list[str],
     sel: list[int] | None,
     cfg: Settings,
@@ -327,7 +325,7 @@ def _heldout(
     controls.check_same_layout(sig, test, a, b)
     yt = controls.heldout_labels(test, names, b)
     probe = fit_score(X, y, test.vectors(cfg.variant, sel), yt, names)
-    lex = fit_score(list(sig.texts), y, list(test.texts), yt, names, make=make_lex)
+    lex = fit_score(texts, y, list(test.texts), yt, names, make=make_lex)
     return {
         "train": path,
         "test": test_path,
@@ -338,10 +336,12 @@ def _heldout(
     }
 
 
-def _bootstrap(U: np.ndarray, X: np.ndarray, y: np.ndarray, probe_rows: np.ndarray, cfg: Settings) -> dict:
+def _bootstrap(
+    U: np.ndarray, X: np.ndarray, y: np.ndarray, yp: np.ndarray, cfg: Settings, progress: bool
+) -> dict:
     out: dict[str, Any] = {"n": cfg.bootstrap}
     if cfg.bootstrap:
         out.update(bootstrap.similarity_ci(U, y, cfg.bootstrap, cfg.seed, cfg.max_pair_prompts))
     if cfg.probe_bootstrap:
-        out.update(bootstrap.probe_ci(X[probe_rows], y[probe_rows], cfg.probe_bootstrap, cfg.folds, cfg.seed))
+        out.update(bootstrap.probe_ci(X, yp, cfg.probe_bootstrap, cfg.folds, cfg.seed, progress))
     return out

@@ -1,4 +1,7 @@
-"""2-D maps of the signatures: PCA always, t-SNE unless turned off, UMAP when umap-learn is installed."""
+"""2-D maps of the signatures: PCA always, t-SNE unless turned off, UMAP when umap-learn is installed.
+
+The pipeline passes unit-length signature vectors, the geometry the cosine similarities measure.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 EXACT_TSNE_LIMIT = 1000  # exact t-SNE below this: deterministic and fast enough; Barnes-Hut above
+TSNE_PCA_DIMS = 50  # Barnes-Hut runs on the top principal components (the usual t-SNE preprocessing)
 
 
 def tsne_perplexity(n: int) -> float:
@@ -39,8 +43,15 @@ def project(
         perp = tsne_perplexity(n) if perplexity is None else float(perplexity)
         method = "exact" if n <= EXACT_TSNE_LIMIT else "barnes_hut"
         model = TSNE(n_components=2, perplexity=perp, init="pca", random_state=seed, method=method)
-        T = model.fit_transform(X)
-        summary["tsne"] = {"perplexity": perp, "method": method, "kl_divergence": float(model.kl_divergence_)}
+        reduce = method == "barnes_hut" and X.shape[1] > TSNE_PCA_DIMS
+        Xt = PCA(n_components=TSNE_PCA_DIMS, random_state=seed).fit_transform(X) if reduce else X
+        T = model.fit_transform(Xt)
+        summary["tsne"] = {
+            "perplexity": perp,
+            "method": method,
+            "input_dims": int(Xt.shape[1]),
+            "kl_divergence": float(model.kl_divergence_),
+        }
         coords.update(tsne_1=T[:, 0], tsne_2=T[:, 1])
     try:
         import umap  # optional dependency

@@ -152,7 +152,7 @@ def nearest_category(U: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.n
 
 
 def pair_histogram(
-    U: np.ndarray, y: np.ndarray, seed: int, max_prompts: int, n_sample: int = 1_000_000
+    U: np.ndarray, y: np.ndarray, seed: int, max_prompts: int, n_sample: int = 200_000
 ) -> dict:
     """Histograms of within and across similarities on ``HIST_EDGES``.
 
