@@ -172,40 +172,46 @@ def _router_outputs(model, tok):
     return res
 
 
-def _router_entropy(model, tok) -> float:
+@pytest.fixture(scope="module")
+def routed(model, tok):
+    return _router_outputs(model, tok)
+
+
+@pytest.fixture(scope="module")
+def routed_random(random_model, tok):
+    return _router_outputs(random_model, tok)
+
+
+def _router_entropy(outs) -> float:
     """Mean per-token entropy of the router's softmax, normalised by log(num_experts) (1 = uniform)."""
-    E = model.config.num_experts
     ents = []
-    for layers in _router_outputs(model, tok).values():
+    for layers in outs.values():
         for rl in layers:
             p = rl.float().softmax(-1)
-            ents.append((-(p * p.clamp_min(1e-12).log()).sum(-1) / math.log(E)).mean().item())
+            ents.append((-(p * p.clamp_min(1e-12).log()).sum(-1) / math.log(p.shape[-1])).mean().item())
     return sum(ents) / len(ents)
 
 
-def _domain_router_distance(model, tok) -> float:
+def _domain_router_distance(outs) -> float:
     """Mean over layers and domain pairs of the total-variation distance between the domains' mean router
     probability vectors (softmax of the router logits, averaged over the domain's tokens).  Dense, so much
     less noisy on a few short texts than top-k selection counts."""
-    probs = {
-        d: torch.stack([rl.float().softmax(-1).mean(0) for rl in layers])
-        for d, layers in _router_outputs(model, tok).items()
-    }
+    probs = {d: torch.stack([rl.float().softmax(-1).mean(0) for rl in layers]) for d, layers in outs.items()}
     tvs = [0.5 * (probs[a] - probs[b]).abs().sum(-1).mean().item() for a in probs for b in probs if a < b]
     return sum(tvs) / len(tvs)
 
 
-def test_routing_is_learned_not_uniform(model, random_model, tok):
-    ent_t, ent_r = _router_entropy(model, tok), _router_entropy(random_model, tok)
+def test_routing_is_learned_not_uniform(routed, routed_random):
+    ent_t, ent_r = _router_entropy(routed), _router_entropy(routed_random)
     # a random-init router is nearly uniform over experts for every token ...
     assert ent_r > 0.97, ent_r
     # ... a trained one commits to a few experts per token
     assert ent_t < ent_r - 0.1, (ent_t, ent_r)
 
 
-def test_routing_differs_across_domains_beyond_random_init(model, random_model, tok):
+def test_routing_differs_across_domains_beyond_random_init(routed, routed_random):
     # measured at export: trained ~0.4, random init ~0.05-0.07 (seeds 0-3)
-    tv_t, tv_r = _domain_router_distance(model, tok), _domain_router_distance(random_model, tok)
+    tv_t, tv_r = _domain_router_distance(routed), _domain_router_distance(routed_random)
     assert tv_t > 0.15 and tv_t > 2 * tv_r, (tv_t, tv_r)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from report_data import ANALYSIS_SETTINGS, planted_signatures
+from report.report_data import ANALYSIS_SETTINGS, planted_signatures
 
 import routesig
 from routesig import save_signatures

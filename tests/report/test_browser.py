@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from report_data import CATEGORIES, EVIL_ID, N_PER
+from report.report_data import CATEGORIES, EVIL_ID, N_PER
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from report_data import EVIL_TEXT
+from report.report_data import EVIL_TEXT
 
 from routesig.report.html import script_json
 from routesig.report.interactive import hover_text
