@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from report.report_data import ANALYSIS_SETTINGS, planted_signatures
 
 import routesig
+from report.report_data import ANALYSIS_SETTINGS, planted_signatures
 from routesig import save_signatures
 
 

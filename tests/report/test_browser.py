@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from report.report_data import CATEGORIES, EVIL_ID, N_PER
 
 pytestmark = pytest.mark.browser

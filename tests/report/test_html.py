@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from report.report_data import EVIL_TEXT
 
+from report.report_data import EVIL_TEXT
 from routesig.report.html import script_json
 from routesig.report.interactive import hover_text
 from routesig.report.load import REQUIRED_KEYS, get
