@@ -292,6 +292,7 @@ def export(
     tok.save_pretrained(out)
     n_params = sum(p.numel() for p in model.parameters())
     wfile = out / "model.safetensors"
+    wfile.chmod(0o644)
     report = {
         "step": st["step"],
         "tokens_seen": st["tokens"],
