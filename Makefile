@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.routesig-installed
 
-.PHONY: demo test test-all install browser lint demo-model bench clean
+.PHONY: demo test test-fast install browser lint demo-model bench clean
 
 # venv + CPU torch (pinned: an unpinned torch pulls GBs of CUDA wheels) + routesig in editable mode
 $(STAMP): pyproject.toml
@@ -29,13 +29,14 @@ browser:
 lint: install
 	$(BIN)/ruff check .
 
-# Fast suite (CI): lint + every test not marked slow.
+# CI: lint + the whole suite (slow tests included: resume after kill -9, ...; about 2 minutes on 2 cores).
 test: install browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -m "not slow" -q
-
-test-all: install browser
 	$(BIN)/python -m pytest -q
+
+# quick loop while developing: skips the tests marked slow
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" -q
 
 # Rebuild the demo model from scratch (corpus, tokenizer, training): ~90 min on 2 CPU cores; not in CI.
 demo-model: install
