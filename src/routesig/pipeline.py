@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from routesig.errors import RoutesigError
+from routesig.signatures.store import atomic_write_text
 
 DEFAULT_OUT = Path("routesig-out")
 
@@ -31,10 +32,7 @@ def _subset_suite(source: str, per_category: int, dest: Path) -> str:
         if seen.get(cat, 0) < per_category:
             seen[cat] = seen.get(cat, 0) + 1
             kept.append({"id": pid, "category": cat, "text": text})
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in kept))
-    tmp.replace(dest)
+    atomic_write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in kept), dest)
     return str(dest)
 
 
@@ -127,13 +125,10 @@ def run(
 def headline(summary: dict[str, Any]) -> str:
     """The few numbers that answer the study's question, as plain lines."""
 
+    from routesig.report.load import get
+
     def g(path: str) -> Any:
-        node: Any = summary
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return None
-            node = node[part]
-        return node
+        return get(summary, path)
 
     def pct(x: Any) -> str:
         return "n/a" if x is None else f"{100 * x:.1f}%"

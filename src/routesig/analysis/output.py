@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from routesig.signatures.store import atomic_write_text
+
 DIGITS = 6
 
 
@@ -38,12 +40,6 @@ def clean(obj: Any) -> Any:
     return obj
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_outputs(out: str | os.PathLike, summary: dict, tables: dict[str, pd.DataFrame]) -> Path:
     """Write ``summary.json`` and ``<name>.csv`` for every table into ``out`` (created if needed)."""
     out = Path(out)
@@ -51,8 +47,9 @@ def write_outputs(out: str | os.PathLike, summary: dict, tables: dict[str, pd.Da
         raise_not_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     for name, df in sorted(tables.items()):
-        _atomic_text(out / f"{name}.csv", df.round(DIGITS).to_csv(index=False, lineterminator="\n"))
-    _atomic_text(out / "summary.json", json.dumps(summary, sort_keys=True, indent=1, allow_nan=False) + "\n")
+        atomic_write_text(df.round(DIGITS).to_csv(index=False, lineterminator="\n"), out / f"{name}.csv")
+    text = json.dumps(summary, sort_keys=True, indent=1, allow_nan=False) + "\n"
+    atomic_write_text(text, out / "summary.json")
     return out / "summary.json"
 
 

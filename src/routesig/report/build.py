@@ -8,6 +8,7 @@ from pathlib import Path
 from routesig.report.figures import write_figures
 from routesig.report.html import render_html
 from routesig.report.load import load_analysis
+from routesig.signatures.store import atomic_write_text
 
 
 def build_report(analysis_dir: str | os.PathLike, figures: bool = True) -> Path:
@@ -40,8 +41,5 @@ def build_report(analysis_dir: str | os.PathLike, figures: bool = True) -> Path:
     names: list[str] = []
     if figures:
         names = [p.name for p in write_figures(analysis, analysis.dir / "figures")]
-    out = analysis.dir / "report.html"
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    tmp.write_text(render_html(analysis, names), encoding="utf-8")
-    os.replace(tmp, out)  # a browser open on the old report never sees a half-written page
-    return out
+    # atomic: a browser open on the old report never sees a half-written page
+    return atomic_write_text(render_html(analysis, names), analysis.dir / "report.html")

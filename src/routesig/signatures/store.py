@@ -281,16 +281,27 @@ def to_table(sig: Signatures) -> pa.Table:
     return pa.table([cols[f.name] for f in schema], schema=schema)
 
 
-def atomic_write_table(table: pa.Table, path: str | os.PathLike) -> Path:
-    """Write ``table`` to ``path`` so that a reader never sees a partial file (write, fsync, rename)."""
+def _atomic_write(path: str | os.PathLike, write: Any) -> Path:
+    """Call ``write(tmp)`` on a temporary sibling, fsync it, then rename it to ``path``: a reader (or a run
+    killed half-way) never sees a partial file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd")
+    write(tmp)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     return path
+
+
+def atomic_write_table(table: pa.Table, path: str | os.PathLike) -> Path:
+    """Write ``table`` to ``path`` as Parquet, atomically."""
+    return _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def atomic_write_text(text: str, path: str | os.PathLike) -> Path:
+    """Write ``text`` to ``path`` as UTF-8, atomically."""
+    return _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def save_signatures(sig: Signatures, path: str | os.PathLike) -> Path:
